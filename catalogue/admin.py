@@ -1,0 +1,83 @@
+"""Admin for the catalogue: the Track list, bulk (de)activation and an "Import tracks" page."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path
+from django.utils import timezone
+
+from .forms import ImportTracksForm
+from .importer import ImportFileError, ImportReport, import_tracks
+from .models import Track
+
+MAX_REJECTED_SHOWN = 200
+
+
+@admin.register(Track)
+class TrackAdmin(admin.ModelAdmin[Track]):
+    list_display = ("title", "artist", "genre", "valence", "arousal", "is_active", "provenance")
+    list_filter = ("is_active", "genre", "provenance", "year")
+    search_fields = ("title", "artist", "album", "external_id", "isrc", "tags")
+    readonly_fields = ("created_at", "updated_at")
+    actions = ("activate", "deactivate")
+    list_per_page = 50
+    show_full_result_count = False  # a COUNT(*) per page is wasted on a large catalogue
+
+    @admin.action(description="Activate selected tracks", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        self._set_active(request, queryset, active=True)
+
+    @admin.action(description="Deactivate selected tracks", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        self._set_active(request, queryset, active=False)
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[Track], *, active: bool) -> None:
+        # update() skips auto_now: set updated_at so the engine's catalogue fingerprint changes.
+        count = queryset.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
+        self.message_user(request, f"{count} track(s) {'activated' if active else 'deactivated'}.")
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="catalogue_track_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Staff only (admin_view); also needs the add and change permissions on tracks."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        report: ImportReport | None = None
+        form = ImportTracksForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload: UploadedFile = form.cleaned_data["file"]
+            try:
+                report = _import_upload(upload)
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                messages.success(request, report.summary(max_rejected=0).splitlines()[0])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import tracks",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "rejected_shown": report.rejected[:MAX_REJECTED_SHOWN] if report else [],
+            "rejected_more": max(0, len(report.rejected) - MAX_REJECTED_SHOWN) if report else 0,
+        }
+        return render(request, "admin/catalogue/track/import.html", context)
+
+
+def _import_upload(upload: UploadedFile) -> ImportReport:
+    """Large uploads are already on disk (Django's temporary upload handler): stream from that file."""
+    name = upload.name or "upload"
+    temporary_path = getattr(upload, "temporary_file_path", None)
+    if temporary_path is not None:
+        return import_tracks(temporary_path(), source_name=name)
+    if upload.file is None:
+        raise ImportFileError("the upload is empty")
+    upload.seek(0)
+    return import_tracks(upload.file, source_name=name)

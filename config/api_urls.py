@@ -1,0 +1,16 @@
+"""One router for the whole REST API; each app registers its viewsets here."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import TokenView
+from catalogue.api import TrackViewSet
+from recommender.api import FeedbackViewSet, PhotoViewSet, RecommendationViewSet
+
+router = DefaultRouter()
+router.register("tracks", TrackViewSet, basename="track")
+router.register("photos", PhotoViewSet, basename="photo")
+router.register("runs", RecommendationViewSet, basename="run")
+router.register("feedback", FeedbackViewSet, basename="feedback")
+
+urlpatterns = [path("token/", TokenView.as_view(), name="api-token"), *router.urls]

@@ -1,0 +1,62 @@
+"""The read-only tracks API: filters, search, ordering."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import TrackFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
+
+
+@pytest.fixture
+def api(client: Client) -> Client:
+    client.force_login(UserFactory.create())
+    TrackFactory.create(
+        title="Rain Song", artist="Quiet Band", genre="folk", tags=["rainy"], valence=0.2, energy=0.1,
+        spotify_id="6f807x0ima9a1j3VPbc7VN",
+    )
+    make = TrackFactory.create
+    make(title="Party", artist="Loud Band", genre="pop", tags=["dance"], valence=0.9, energy=0.95)
+    make(title="Unknown Energy", artist="Someone", genre="Pop", tags=[], valence=0.6, energy=None)
+    TrackFactory.create(title="Hidden", artist="Gone", genre="pop", is_active=False)
+    return client
+
+
+def titles(client: Client, **params: str) -> list[str]:
+    response = client.get("/api/tracks/", params)
+    assert response.status_code == 200, response.content
+    return [item["title"] for item in response.json()["results"]]
+
+
+def test_lists_active_tracks_with_links(api: Client) -> None:
+    results = api.get("/api/tracks/").json()["results"]
+    assert {r["title"] for r in results} == {"Rain Song", "Party", "Unknown Energy"}
+    rain = next(r for r in results if r["title"] == "Rain Song")
+    assert rain["links"] == {"Spotify": "https://open.spotify.com/track/6f807x0ima9a1j3VPbc7VN"}
+
+
+def test_filters(api: Client) -> None:
+    assert sorted(titles(api, genre="pop")) == ["Party", "Unknown Energy"]
+    assert titles(api, q="rainy") == ["Rain Song"]
+    assert titles(api, q="loud party") == ["Party"]
+    assert titles(api, q="band") == ["Party", "Rain Song"]  # default ordering: artist, title
+    assert titles(api, energy_min="0.5") == ["Party"]
+    assert titles(api, energy_max="0.5") == ["Rain Song"]
+    assert sorted(titles(api, valence_min="0.5", valence_max="0.7")) == ["Unknown Energy"]
+
+
+def test_ordering(api: Client) -> None:
+    assert titles(api, ordering="-valence") == ["Party", "Unknown Energy", "Rain Song"]
+    assert titles(api, ordering="title") == ["Party", "Rain Song", "Unknown Energy"]
+
+
+def test_bad_range_value_is_a_400(api: Client) -> None:
+    response = api.get("/api/tracks/", {"energy_min": "loud"})
+    assert response.status_code == 400
+    assert "energy_min" in response.json()
+
+
+def test_anonymous_users_are_refused(client: Client) -> None:
+    assert client.get("/api/tracks/").status_code in (401, 403)

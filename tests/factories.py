@@ -1,0 +1,59 @@
+"""Factories for tests: each makes a valid object with as little as possible said."""
+
+from __future__ import annotations
+
+import io
+
+import factory
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from accounts.models import User
+from catalogue.models import Track
+from recommender.models import Photo, Recommendation
+
+
+def jpeg_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, int] = (64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Track
+
+    external_id = factory.Sequence(lambda n: f"track-{n}")
+    title = factory.Sequence(lambda n: f"Song {n}")
+    artist = factory.Sequence(lambda n: f"Artist {n}")
+    genre = "pop"
+    valence = factory.Sequence(lambda n: (n * 37 % 100) / 100)
+    arousal = factory.Sequence(lambda n: (n * 61 % 100) / 100)
+
+
+class PhotoFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Photo
+
+    owner = factory.SubFactory(UserFactory)
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    original_name = "photo.jpg"
+    image = factory.LazyAttribute(lambda p: ContentFile(jpeg_bytes(), name=f"{p.sha256}.jpg"))
+
+
+class RecommendationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Recommendation
+
+    photo = factory.SubFactory(PhotoFactory)
+    user = factory.LazyAttribute(lambda r: r.photo.owner)

@@ -1,0 +1,107 @@
+"""The real page in Debian chromium via Playwright: log in, upload, watch progress, see results, rate."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from recommender.models import Feedback, Recommendation
+from tests.factories import UserFactory
+from tests.worker import Worker
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1100, "height": 1300})
+        yield page
+        browser.close()
+
+
+def test_upload_watch_progress_see_results_and_rate(
+    broker, catalogue, live_server, browser_page, tmp_path
+) -> None:
+    UserFactory(username="dana")
+    photo = tmp_path / "sunny-beach.jpg"
+    Image.new("RGB", (640, 480), (250, 200, 90)).save(photo)
+    # The worker waits a second before analysing, so the progress state is there to be seen.
+    worker = Worker(broker, tmp_path / "worker.log", PHOTOPHONE_RUN_FAULT_DELAY="1.5")
+    page = browser_page
+    try:
+        worker.wait_ready()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", "dana")
+        page.fill("#id_password", "correct horse battery staple")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+
+        page.set_input_files("#id_image", str(photo))
+        assert page.locator("#preview").is_visible()  # the preview shows before upload
+        page.click("#submit")
+        page.wait_for_url("**/runs/*/")
+        assert page.locator("#run").get_attribute("data-status") in ("pending", "running")
+        assert page.locator("[data-testid=progress]").is_visible()
+
+        page.wait_for_selector("[data-testid=tracks]", timeout=60_000)
+        tracks = page.locator("[data-testid=tracks] > li")
+        assert tracks.count() == 10
+        assert page.locator("[data-testid=mood-summary]").inner_text()
+        assert page.locator("svg.moodmap circle").count() == 1
+        assert "valence" in page.content()
+        first = tracks.nth(0)
+        assert first.locator(".reasons li").count() >= 1
+
+        first.locator("button.up").click()
+        page.wait_for_selector("[data-testid=tracks] > li:first-child button.up.chosen")
+        run = Recommendation.objects.get()
+        item = run.items.get(rank=1)
+        assert Feedback.objects.get(item=item).rating == 1
+
+        page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
+        if os.environ.get("PHOTOPHONE_SCREENSHOT"):
+            shutil.copy(tmp_path / "results.png", os.environ["PHOTOPHONE_SCREENSHOT"])
+    finally:
+        worker.stop()
+
+
+def test_bad_upload_shows_the_message_in_the_page(live_server, browser_page, tmp_path) -> None:
+    UserFactory(username="erin")
+    bad = tmp_path / "holiday.jpg"
+    bad.write_bytes(b"definitely not a jpeg")
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "erin")
+    page.fill("#id_password", "correct horse battery staple")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.set_input_files("#id_image", str(bad))
+    page.click("#submit")
+    error = page.locator("[data-testid=upload-error]")
+    assert "not an image we can read" in error.inner_text()
+    assert not Recommendation.objects.exists()

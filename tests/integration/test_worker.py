@@ -1,0 +1,99 @@
+"""The full path with real parts: PostgreSQL, Redis as the broker, and a Celery worker process.
+
+These tests skip when PostgreSQL or Redis is missing on a developer's machine, and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from recommender.models import Recommendation
+from recommender.services import runs
+from tests.factories import jpeg_bytes
+from tests.worker import Worker, point_celery_at
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def upload(api: APIClient) -> int:
+    response = api.post("/api/photos/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes((20, 60, 200)))})
+    assert response.status_code == 202, response.content
+    return int(response.json()["id"])
+
+
+def wait_for(api: APIClient, run_id: int, statuses: set[str], timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = api.get(f"/api/runs/{run_id}/").json()
+        if body["status"] in statuses:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} never reached {statuses}: {body}")
+
+
+def test_upload_runs_on_a_real_worker(broker, catalogue, api, tmp_path) -> None:
+    worker = Worker(broker, tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        run_id = upload(api)
+        body = wait_for(api, run_id, {"done", "failed"})
+        assert body["status"] == "done", body
+        assert len(body["items"]) == 10
+        assert body["mood"]["summary"]
+        assert Recommendation.objects.get(pk=run_id).worker.startswith(socket.gethostname())
+    finally:
+        worker.stop()
+
+
+def test_killed_worker_fails_the_run_and_retry_finishes_it(
+    broker, catalogue, api, tmp_path, settings
+) -> None:
+    slow = Worker(broker, tmp_path / "slow.log", PHOTOPHONE_RUN_FAULT_DELAY="60")
+    try:
+        slow.wait_ready()
+        run_id = upload(api)
+        wait_for(api, run_id, {"running"}, timeout=30)
+        slow.kill()
+    finally:
+        slow.stop()
+    settings.RUN_STALE_AFTER_SECONDS = 1
+    time.sleep(1.5)
+    body = api.get(f"/api/runs/{run_id}/").json()
+    assert body["status"] == "failed"
+    assert body["message"] == runs.WORKER_LOST_MESSAGE
+
+    assert api.post(f"/api/runs/{run_id}/retry/").status_code == 202
+    worker = Worker(broker, tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        body = wait_for(api, run_id, {"done", "failed"})
+        assert body["status"] == "done", body
+        assert body["attempts"] == 2
+    finally:
+        worker.stop()
+
+
+def test_upload_while_the_broker_is_down_runs_when_it_returns(
+    broker, catalogue, api, tmp_path, settings
+) -> None:
+    point_celery_at("redis://127.0.0.1:9/0")  # nothing listens there
+    run_id = upload(api)
+    body = api.get(f"/api/runs/{run_id}/").json()
+    assert body["status"] == "pending"
+    assert body["message"] == runs.BROKER_DOWN_MESSAGE
+
+    point_celery_at(broker)  # the broker is back
+    settings.RUN_REDISPATCH_AFTER_SECONDS = 0
+    worker = Worker(broker, tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        body = wait_for(api, run_id, {"done", "failed"})  # polling re-sends the run
+        assert body["status"] == "done", body
+    finally:
+        worker.stop()

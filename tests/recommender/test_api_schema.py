@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+
+def test_openapi_schema_is_valid_and_warning_free(tmp_path) -> None:
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    for path in ("/api/photos/", "/api/runs/{id}/retry/", "/api/feedback/", "/api/tracks/", "/api/token/"):
+        assert path in text
+
+
+@pytest.mark.django_db
+def test_docs_page_is_served_without_a_cdn() -> None:
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    page = api.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
