@@ -77,7 +77,6 @@ class Worker:
         """SIGKILL: the way a worker dies when a node is lost or the OOM killer strikes."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
-        self.log.close()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -88,6 +87,23 @@ class Worker:
                 self.process.kill()
                 self.process.wait(5)
         self.log.close()
+        _wait_for_other_sessions_to_close()
+
+
+def _wait_for_other_sessions_to_close(timeout: float = 5) -> None:
+    """PostgreSQL ends a dead worker's session a moment after the process; the test database's
+    teardown fails if it is still there."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
 
 
 def point_celery_at(broker_url: str) -> str:

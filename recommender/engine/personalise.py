@@ -1,0 +1,96 @@
+"""Personalisation from one user's ratings.
+
+- A track whose latest rating is -1 is excluded entirely.
+- A track whose latest rating is +1 gets a boost of LIKE_BOOST * S, where S is the IMUSE similarity
+  between the current photo's mood and the mood of the photo it was liked for (best over its likes):
+  liked for a similar photo -> big boost, liked for a very different photo -> little.
+- Other tracks close in V/A to a liked track get a small boost, NEIGHBOUR_BOOST * S_photo * S_track,
+  when S_track >= NEIGHBOUR_MIN (liked music of that mood suggests more of it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalogue_index import TrackCatalogue
+from .strategies.va_match import imuse_similarity
+from .types import FeedbackItem
+
+LIKE_BOOST = 0.25
+NEIGHBOUR_BOOST = 0.05
+NEIGHBOUR_MIN = 0.9
+SIMILAR_MOOD = 0.75
+
+
+@dataclass
+class Ratings:
+    liked: dict[int, list[tuple[float, float]]]  # track id -> moods of the photos it was liked for
+    disliked: set[int]
+
+    @classmethod
+    def from_feedback(cls, feedback: Sequence[FeedbackItem]) -> Ratings:
+        """Feedback is in time order; a track's latest rating wins."""
+        latest: dict[int, int] = {}
+        moods: dict[int, list[tuple[float, float]]] = {}
+        for item in feedback:
+            latest[item.track_id] = item.rating
+            if item.rating > 0:
+                moods.setdefault(item.track_id, []).append((item.photo_valence, item.photo_arousal))
+        liked = {t: moods[t] for t, r in latest.items() if r > 0}
+        return cls(liked=liked, disliked={t for t, r in latest.items() if r < 0})
+
+
+@dataclass
+class Personalised:
+    keep: np.ndarray  # (n,) bool: False for disliked tracks
+    boost: np.ndarray  # (n,) added to the fused score
+    reasons: list[list[str]]  # per candidate
+
+
+def personalise(
+    ratings: Ratings,
+    photo_va: tuple[float, float],
+    catalogue: TrackCatalogue,
+    candidate_idx: np.ndarray,
+) -> Personalised:
+    n = len(candidate_idx)
+    ids = np.asarray(catalogue.track_ids)[candidate_idx]
+    keep = np.array([int(t) not in ratings.disliked for t in ids], dtype=bool)
+    boost = np.zeros(n)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    if not ratings.liked:
+        return Personalised(keep, boost, reasons)
+
+    # How similar the current photo is to the photo each liked track was liked for (best of its likes).
+    photo_sim = {
+        t: float(np.clip(imuse_similarity(photo_va, np.array(moods)), 0, 1).max())
+        for t, moods in ratings.liked.items()
+    }
+    for i, t in enumerate(ids):
+        s = photo_sim.get(int(t))
+        if s is None:
+            continue
+        boost[i] += LIKE_BOOST * s
+        if s >= SIMILAR_MOOD:
+            reasons[i].append(f"you liked this for a photo of similar mood (mood match {s:.2f})")
+        else:
+            reasons[i].append("you liked this before, for a photo of another mood")
+
+    # Neighbours of liked tracks in V/A space.
+    rows = catalogue.row_of(list(ratings.liked))
+    liked_rows = [r for r in rows.values() if catalogue.has_position[r]]
+    if liked_rows:
+        liked_va = np.asarray(catalogue.va)[liked_rows]  # (m, 2)
+        weights = np.array([photo_sim[int(catalogue.track_ids[r])] for r in liked_rows])
+        cand_va = np.asarray(catalogue.va)[candidate_idx]  # (n, 2)
+        dist = np.sqrt(((cand_va[:, None, :] - liked_va[None, :, :]) ** 2).sum(-1))
+        track_sim = np.nan_to_num(1.0 - dist, nan=0.0)  # (n, m)
+        near = np.where(track_sim >= NEIGHBOUR_MIN, track_sim * weights[None, :], 0.0).max(axis=1)
+        for i, t in enumerate(ids):
+            if near[i] > 0 and int(t) not in ratings.liked:
+                boost[i] += NEIGHBOUR_BOOST * near[i]
+                reasons[i].append("close in mood to tracks you liked")
+    return Personalised(keep, boost, reasons)

@@ -1,0 +1,16 @@
+"""Scoring strategies. Each one is registered by name; EngineConfig picks which run and their weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .base import Strategy, StrategyResult
+from .emotion_agreement import EmotionAgreement
+from .va_match import VAMatch, imuse_similarity
+
+STRATEGIES: dict[str, Callable[[], Strategy]] = {
+    VAMatch.name: VAMatch,
+    EmotionAgreement.name: EmotionAgreement,
+}
+
+__all__ = ["STRATEGIES", "EmotionAgreement", "Strategy", "StrategyResult", "VAMatch", "imuse_similarity"]

@@ -1,0 +1,71 @@
+"""Plain data passed between the engine and its callers (no Django, no torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Emotion6's label order (Peng et al. 2015); the mood model's emotion head uses it.
+IMAGE_EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
+
+
+@dataclass
+class PhotoAnalysis:
+    """What the engine knows about one photo.
+
+    valence/arousal are in [0, 1] (Emotion6's 1-9 scale mapped as (x - 1) / 8); emotions is a
+    distribution over IMAGE_EMOTIONS; embedding is the encoder's L2-normalised pooled feature.
+    """
+
+    valence: float
+    arousal: float
+    emotions: dict[str, float]
+    embedding: np.ndarray
+    colour: dict[str, float]
+    descriptors: list[str]
+
+    @property
+    def va(self) -> tuple[float, float]:
+        return (self.valence, self.arousal)
+
+    def top_emotion(self) -> str:
+        return max(self.emotions, key=lambda k: self.emotions[k])
+
+
+@dataclass
+class TrackRow:
+    """One catalogue track as the engine sees it. Unknown values are None, never 0."""
+
+    track_id: int
+    artist: str
+    title: str
+    valence: float | None = None
+    arousal: float | None = None
+    features: dict[str, float | None] = field(default_factory=dict)
+    genre: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One rating by the current user: +1 liked, -1 disliked, with the mood of the photo it was rated for."""
+
+    track_id: int
+    rating: int
+    photo_valence: float
+    photo_arousal: float
+
+
+@dataclass
+class RankedTrack:
+    """One recommended track, best first in the list the engine returns.
+
+    score is the fused strategy score in [0, 1] plus any personal boost (so it can exceed 1 for a
+    track the user liked); strategy_scores keeps each strategy's own [0, 1] score.
+    """
+
+    track_id: int
+    score: float
+    strategy_scores: dict[str, float]
+    reasons: list[str]
