@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -14,8 +13,9 @@ from rest_framework.authtoken.models import Token
 
 from . import throttle
 from .forms import PreferencesForm, SignUpForm
+from .models import User
 
-LOGIN_ATTEMPTS_PER_MINUTE = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
+LOGIN_ATTEMPTS_PER_MINUTE = throttle.per_minute("login")
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -42,21 +42,26 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
 
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # login_required runs first
+    return request.user
+
+
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = PreferencesForm(request.POST or None, instance=request.user)
+    form = PreferencesForm(request.POST or None, instance=_user(request))
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Preferences saved.")
         return redirect("profile")
-    token = Token.objects.filter(user=request.user).first()
+    token = Token.objects.filter(user=_user(request)).first()
     return render(request, "accounts/profile.html", {"form": form, "token": token})
 
 
 @login_required
 @require_POST
 def regenerate_token(request: HttpRequest) -> HttpResponse:
-    Token.objects.filter(user=request.user).delete()
-    Token.objects.create(user=request.user)
+    Token.objects.filter(user=_user(request)).delete()
+    Token.objects.create(user=_user(request))
     messages.success(request, "A new API token was created; the old one no longer works.")
     return redirect("profile")

@@ -49,7 +49,15 @@ class TrackViewSet(viewsets.ReadOnlyModelViewSet[Track]):
     queryset = Track.objects.filter(is_active=True)
     filter_backends = [filters.OrderingFilter]
     ordering_fields = [
-        "title", "artist", "year", "genre", "valence", "arousal", "energy", "tempo", "created_at",
+        "title",
+        "artist",
+        "year",
+        "genre",
+        "valence",
+        "arousal",
+        "energy",
+        "tempo",
+        "created_at",
     ]
     ordering = ["artist", "title"]
 

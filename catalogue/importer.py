@@ -72,7 +72,6 @@ REQUIRED = ("external_id", "title", "artist")
 KNOWN_COLUMNS = frozenset({*(c for names in ALIASES.values() for c in names), RELEASE_DATE, *TAG_COLUMNS})
 
 
-
 def _max_length(name: str) -> int:
     model_field = Track._meta.get_field(name)
     assert isinstance(model_field, models.CharField)
@@ -81,10 +80,18 @@ def _max_length(name: str) -> int:
 
 TEXT_FIELDS = ("external_id", "title", "artist", "album", "genre", "licence_note")
 TEXT_LIMITS = {name: _max_length(name) for name in TEXT_FIELDS}
-UNIT_FEATURES = frozenset({
-    "danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness",
-    "valence", "arousal",
-})
+UNIT_FEATURES = frozenset(
+    {
+        "danceability",
+        "energy",
+        "speechiness",
+        "acousticness",
+        "instrumentalness",
+        "liveness",
+        "valence",
+        "arousal",
+    }
+)
 # name -> (low, high, integer); the bounds are inclusive. Tempo's lower bound is exclusive (see _feature).
 RANGES: dict[str, tuple[float, float, bool]] = {
     **{name: (0.0, 1.0, False) for name in UNIT_FEATURES},
@@ -431,8 +438,11 @@ def _read_jsonl(lines: _LineReader, state: _State) -> Iterator[None]:
 
 
 def _check_required(plan: Mapping[str, str], name: str, where: str) -> None:
-    missing = [f"{field_name} (one of: {', '.join(ALIASES[field_name])})" for field_name in REQUIRED
-               if field_name not in plan]
+    missing = [
+        f"{field_name} (one of: {', '.join(ALIASES[field_name])})"
+        for field_name in REQUIRED
+        if field_name not in plan
+    ]
     if missing:
         raise ImportFileError(f"{name}: no {' / '.join(missing)} column in the {where}")
 

@@ -9,6 +9,18 @@ class TrackSerializer(serializers.ModelSerializer[Track]):
     class Meta:
         model = Track
         fields = (
-            "id", "external_id", "title", "artist", "album", "year", "genre", "tags", "links",
-            "valence", "arousal", "energy", "danceability", "tempo",
+            "id",
+            "external_id",
+            "title",
+            "artist",
+            "album",
+            "year",
+            "genre",
+            "tags",
+            "links",
+            "valence",
+            "arousal",
+            "energy",
+            "danceability",
+            "tempo",
         )

@@ -1,4 +1,5 @@
 """gunicorn settings for the web service (read with `gunicorn -c platform/gunicorn.conf.py`)."""
+
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")

@@ -13,7 +13,16 @@ class ItemInline(admin.TabularInline[RecommendationItem, Recommendation]):
 
 @admin.register(Recommendation)
 class RecommendationAdmin(admin.ModelAdmin[Recommendation]):
-    list_display = ("id", "user", "status", "mode", "mood_summary", "engine_version", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "user",
+        "status",
+        "mode",
+        "mood_summary",
+        "engine_version",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "mode", "engine_version")
     search_fields = ("user__username", "error")
     readonly_fields = [f.name for f in Recommendation._meta.fields]

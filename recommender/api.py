@@ -102,7 +102,7 @@ class RecommendationViewSet(
         return Recommendation.objects.filter(user=_user(self.request)).select_related("photo")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if self.action == "retrieve":
             context["with_items"] = True
             context["ratings"] = dict(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -29,14 +31,16 @@ class PhotoUploadSerializer(serializers.Serializer[None]):
     image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP, GIF, BMP or TIFF.")
     mode = serializers.ChoiceField(choices=Recommendation.Mode.choices, required=False)
     top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
-    context = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    # DRF pops declared fields off the class, so this does not shadow Serializer.context at run time.
+    context = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
 
 
 class RunCreateSerializer(serializers.Serializer[None]):
     photo = serializers.IntegerField(help_text="Id of one of your photos.")
     mode = serializers.ChoiceField(choices=Recommendation.Mode.choices, required=False)
     top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
-    context = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    # DRF pops declared fields off the class, so this does not shadow Serializer.context at run time.
+    context = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
 
 
 class ItemSerializer(serializers.ModelSerializer[RecommendationItem]):
@@ -55,7 +59,9 @@ class ItemSerializer(serializers.ModelSerializer[RecommendationItem]):
 class MoodSerializer(serializers.Serializer[None]):
     valence = serializers.FloatField(help_text="0 (unpleasant) to 1 (pleasant)")
     arousal = serializers.FloatField(help_text="0 (calm) to 1 (excited)")
-    emotions = serializers.DictField(child=serializers.FloatField(), help_text="Emotion6 label -> probability")
+    emotions = serializers.DictField(
+        child=serializers.FloatField(), help_text="Emotion6 label -> probability"
+    )
     summary = serializers.CharField()
     descriptors = serializers.ListField(child=serializers.CharField(), help_text="colour words")
 
@@ -103,10 +109,10 @@ class RunSerializer(serializers.ModelSerializer[Recommendation]):
         }
 
     @extend_schema_field(ItemSerializer(many=True))
-    def get_items(self, run: Recommendation) -> list[dict[str, object]]:
+    def get_items(self, run: Recommendation) -> list[Any]:
         if not self.context.get("with_items", False):
             return []
-        return ItemSerializer(run.items.select_related("track"), many=True, context=self.context).data
+        return list(ItemSerializer(run.items.select_related("track"), many=True, context=self.context).data)
 
 
 class FeedbackSerializer(serializers.ModelSerializer[Feedback]):

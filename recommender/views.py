@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -19,7 +18,7 @@ from recommender.services import feedback as feedback_service
 from recommender.services import photos as photo_service
 from recommender.services import runs
 
-UPLOADS_PER_MINUTE = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["uploads"].split("/")[0])
+UPLOADS_PER_MINUTE = throttle.per_minute("uploads")
 
 
 def _user(request: HttpRequest) -> User:
@@ -59,10 +58,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = runs.refresh(
-        get_object_or_404(Recommendation.objects.select_related("photo"), pk=pk, user=request.user)
+        get_object_or_404(Recommendation.objects.select_related("photo"), pk=pk, user=_user(request))
     )
     items = list(run.items.select_related("track")) if run.status == Recommendation.Status.DONE else []
-    ratings = dict(Feedback.objects.filter(user=request.user, item__run=run).values_list("item_id", "rating"))
+    ratings = dict(
+        Feedback.objects.filter(user=_user(request), item__run=run).values_list("item_id", "rating")
+    )
     for item in items:
         item.my_rating = ratings.get(item.pk)  # type: ignore[attr-defined]
     top_emotions = sorted(run.emotions.items(), key=lambda kv: kv[1], reverse=True)[:3]
@@ -82,7 +83,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def run_status(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the run page while a worker is busy."""
-    run = runs.refresh(get_object_or_404(Recommendation, pk=pk, user=request.user))
+    run = runs.refresh(get_object_or_404(Recommendation, pk=pk, user=_user(request)))
     return JsonResponse(
         {
             "status": run.status,
@@ -96,7 +97,7 @@ def run_status(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_POST
 def rerun(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(Recommendation, pk=pk, user=request.user)
+    run = get_object_or_404(Recommendation, pk=pk, user=_user(request))
     if run.status == Recommendation.Status.FAILED:
         runs.retry(run)
         return redirect("recommender:run", pk=run.pk)
@@ -110,7 +111,9 @@ def rerun(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(RecommendationItem.objects.select_related("run"), pk=pk, run__user=request.user)
+    item = get_object_or_404(
+        RecommendationItem.objects.select_related("run"), pk=pk, run__user=_user(request)
+    )
     rating: int | None = None
     try:
         if request.POST.get("clear"):
@@ -129,7 +132,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    photos = Photo.objects.filter(owner=request.user).prefetch_related("runs")
+    photos = Photo.objects.filter(owner=_user(request)).prefetch_related("runs")
     page = Paginator(photos, 12).get_page(request.GET.get("page"))
     return render(request, "recommender/history.html", {"page": page})
 
@@ -138,7 +141,7 @@ def history(request: HttpRequest) -> HttpResponse:
 @require_GET
 def photo_image(request: HttpRequest, pk: int) -> FileResponse:
     """Photos are private: served only to their owner, never from a public media URL."""
-    photo = get_object_or_404(Photo, pk=pk, owner=request.user)
+    photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -147,7 +150,7 @@ def photo_image(request: HttpRequest, pk: int) -> FileResponse:
 @login_required
 @require_POST
 def delete_photo(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = get_object_or_404(Photo, pk=pk, owner=request.user)
+    photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
     photo_service.delete_photo(photo)
     messages.success(request, "The photo, its results and its ratings were deleted.")
     return redirect("recommender:history")

@@ -19,7 +19,7 @@ def jpeg_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, i
     return buffer.getvalue()
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -29,7 +29,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class TrackFactory(factory.django.DjangoModelFactory):
+class TrackFactory(factory.django.DjangoModelFactory[Track]):
     class Meta:
         model = Track
 
@@ -41,7 +41,7 @@ class TrackFactory(factory.django.DjangoModelFactory):
     arousal = factory.Sequence(lambda n: (n * 61 % 100) / 100)
 
 
-class PhotoFactory(factory.django.DjangoModelFactory):
+class PhotoFactory(factory.django.DjangoModelFactory[Photo]):
     class Meta:
         model = Photo
 
@@ -51,7 +51,7 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     image = factory.LazyAttribute(lambda p: ContentFile(jpeg_bytes(), name=f"{p.sha256}.jpg"))
 
 
-class RecommendationFactory(factory.django.DjangoModelFactory):
+class RecommendationFactory(factory.django.DjangoModelFactory[Recommendation]):
     class Meta:
         model = Recommendation
 

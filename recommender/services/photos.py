@@ -73,16 +73,16 @@ def clean_photo_bytes(data: bytes, filename: str) -> bytes:
         raise PhotoRejected("The image is truncated or damaged; please upload the original file.") from exc
 
     # Apply the EXIF orientation, then drop every piece of metadata by re-encoding the pixels only.
-    image = ImageOps.exif_transpose(image) or image
-    if image.mode not in ("RGB", "L"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        rgba = image.convert("RGBA")
+    pixels: Image.Image = ImageOps.exif_transpose(image) or image
+    if pixels.mode not in ("RGB", "L"):
+        background = Image.new("RGB", pixels.size, (255, 255, 255))
+        rgba = pixels.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
-        image = background
-    image = image.convert("RGB")
-    image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))
+        pixels = background
+    pixels = pixels.convert("RGB")
+    pixels.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))
     output = io.BytesIO()
-    image.save(output, "JPEG", quality=90, optimize=True)
+    pixels.save(output, "JPEG", quality=90, optimize=True)
     return output.getvalue()
 
 
@@ -121,7 +121,7 @@ def store_photo(owner: User, upload: IO[bytes], filename: str) -> Photo:
     return photo
 
 
-def _delete_file_if_unused(name: str, exclude_pk: int | None) -> None:
+def _delete_file_if_unused(name: str | None, exclude_pk: int | None) -> None:
     if not name:
         return
     others = Photo.objects.filter(image=name)

@@ -122,7 +122,7 @@ def execute(run_id: int, worker: str) -> None:
             catalogue,
             top_k=run.top_k,
             feedback=user_feedback(run.user_id),
-            mode=run.mode,
+            mode="lift" if run.mode == Recommendation.Mode.LIFT else "match",
         )
         _store_result(run, analysis, ranked, runtime.engine_version(), version)
     except FileNotFoundError:

@@ -40,7 +40,7 @@ def test_sign_up_rejects_a_weak_password(client) -> None:
 
 
 def test_log_in_and_out(client) -> None:
-    UserFactory(username="bob")
+    UserFactory.create(username="bob")
     response = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
@@ -49,7 +49,7 @@ def test_log_in_and_out(client) -> None:
 
 
 def test_change_password(client) -> None:
-    user = UserFactory(username="carol")
+    user = UserFactory.create(username="carol")
     client.force_login(user)
     response = client.post(
         "/accounts/password/",
@@ -65,7 +65,7 @@ def test_change_password(client) -> None:
 
 
 def test_personal_api_token(client) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     session = APIClient()
     session.force_authenticate(user)
     token = session.get("/api/token/").json()["token"]
@@ -78,7 +78,7 @@ def test_personal_api_token(client) -> None:
 
 
 def test_preferences_set_the_default_mode(client) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     client.force_login(user)
     client.post("/accounts/profile/", {"email": user.email, "default_mode": "lift"})
     user.refresh_from_db()
@@ -86,7 +86,7 @@ def test_preferences_set_the_default_mode(client) -> None:
 
 
 def test_staff_reach_the_admin_and_users_do_not(client) -> None:
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     assert client.get("/admin/").status_code == 302
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     assert client.get("/admin/").status_code == 200

@@ -51,15 +51,13 @@ def test_staff_upload_imports_and_shows_rejected_line_numbers(staff_client: Clie
     response = staff_client.post(reverse("admin:catalogue_track_import"), {"file": upload})
     assert response.status_code == 200
     page = response.content.decode()
-    assert '<tr><td>3</td><td>valence 9 is out of range (0 to 1)</td></tr>' in page
+    assert "<tr><td>3</td><td>valence 9 is out of range (0 to 1)</td></tr>" in page
     assert "<tr><th>Created</th><td>2</td></tr>" in page
     assert set(Track.objects.values_list("external_id", flat=True)) == {"u1", "u3"}
     assert Track.objects.get(external_id="u1").source == "upload.csv"
 
 
-def test_large_upload_is_streamed_from_its_temporary_file(
-    staff_client: Client, settings: Any
-) -> None:
+def test_large_upload_is_streamed_from_its_temporary_file(staff_client: Client, settings: Any) -> None:
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10  # force Django's temporary-file upload handler
     upload = SimpleUploadedFile("big.csv", UPLOAD, content_type="text/csv")
     response = staff_client.post(reverse("admin:catalogue_track_import"), {"file": upload})

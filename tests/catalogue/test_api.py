@@ -14,7 +14,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
 def api(client: Client) -> Client:
     client.force_login(UserFactory.create())
     TrackFactory.create(
-        title="Rain Song", artist="Quiet Band", genre="folk", tags=["rainy"], valence=0.2, energy=0.1,
+        title="Rain Song",
+        artist="Quiet Band",
+        genre="folk",
+        tags=["rainy"],
+        valence=0.2,
+        energy=0.1,
         spotify_id="6f807x0ima9a1j3VPbc7VN",
     )
     make = TrackFactory.create

@@ -35,6 +35,15 @@ def _reachable(url: str) -> bool:
     return True
 
 
+@pytest.fixture(autouse=True)
+def _no_persistent_connections() -> Iterator[None]:
+    """The live server's request threads would otherwise keep sessions open past the test database's end."""
+    old = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    connection.settings_dict["CONN_MAX_AGE"] = old
+
+
 @pytest.fixture
 def broker() -> Iterator[str]:
     _require(connection.vendor == "postgresql", "set DATABASE_URL to a PostgreSQL database")
@@ -48,11 +57,11 @@ def broker() -> Iterator[str]:
 @pytest.fixture
 def catalogue() -> None:
     for n in range(40):
-        TrackFactory(artist=f"Band {n % 15}", valence=(n % 8) / 7, arousal=((n * 3) % 8) / 7)
+        TrackFactory.create(artist=f"Band {n % 15}", valence=(n % 8) / 7, arousal=((n * 3) % 8) / 7)
 
 
 @pytest.fixture
 def api() -> APIClient:
     client = APIClient()
-    client.force_authenticate(UserFactory())
+    client.force_authenticate(UserFactory.create())
     return client

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from PIL import Image
 
 from recommender.models import Feedback, Recommendation
@@ -42,12 +43,14 @@ def browser_page(tmp_path):
         page = browser.new_page(viewport={"width": 1100, "height": 1300})
         yield page
         browser.close()
+        # While Playwright's loop runs, Django sees a separate context and opened its own connection.
+        connections.close_all()
 
 
 def test_upload_watch_progress_see_results_and_rate(
     broker, catalogue, live_server, browser_page, tmp_path
 ) -> None:
-    UserFactory(username="dana")
+    UserFactory.create(username="dana")
     photo = tmp_path / "sunny-beach.jpg"
     Image.new("RGB", (640, 480), (250, 200, 90)).save(photo)
     # The worker waits a second before analysing, so the progress state is there to be seen.
@@ -91,7 +94,7 @@ def test_upload_watch_progress_see_results_and_rate(
 
 
 def test_bad_upload_shows_the_message_in_the_page(live_server, browser_page, tmp_path) -> None:
-    UserFactory(username="erin")
+    UserFactory.create(username="erin")
     bad = tmp_path / "holiday.jpg"
     bad.write_bytes(b"definitely not a jpeg")
     page = browser_page

@@ -1,4 +1,4 @@
-"""What can be checked of the deployment files without a Docker engine: they parse and point at real things."""
+"""What can be checked of the deployment files with no Docker engine: they parse, and name real things."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ def compose() -> dict:
 def test_compose_has_the_whole_stack(compose) -> None:
     services = compose["services"]
     assert {"web", "worker", "gpu-worker", "beat", "db", "redis"} <= set(services)
-    assert services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    assert services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == [
+        "gpu"
+    ]
 
 
 def _command(service: dict) -> list[str]:

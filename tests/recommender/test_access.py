@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def someone_elses():
-    run = RecommendationFactory(status="done", valence=0.5, arousal=0.5)
-    item = RecommendationItem.objects.create(run=run, track=TrackFactory(), rank=1, score=0.9)
+    run = RecommendationFactory.create(status="done", valence=0.5, arousal=0.5)
+    item = RecommendationItem.objects.create(run=run, track=TrackFactory.create(), rank=1, score=0.9)
     feedback = Feedback.objects.create(user=run.user, item=item, track=item.track, rating=1)
     return run, item, feedback
 
@@ -25,7 +25,7 @@ def someone_elses():
 def test_api_hides_other_users_things(someone_elses) -> None:
     run, item, feedback = someone_elses
     api = APIClient()
-    api.force_authenticate(UserFactory())
+    api.force_authenticate(UserFactory.create())
     assert api.get(f"/api/photos/{run.photo_id}/").status_code == 404
     assert api.delete(f"/api/photos/{run.photo_id}/").status_code == 404
     assert api.get(f"/api/runs/{run.pk}/").status_code == 404
@@ -41,7 +41,7 @@ def test_api_hides_other_users_things(someone_elses) -> None:
 
 def test_web_hides_other_users_things(client, someone_elses) -> None:
     run, item, _ = someone_elses
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     assert client.get(f"/runs/{run.pk}/").status_code == 404
     assert client.get(f"/runs/{run.pk}/status/").status_code == 404
     assert client.get(f"/photos/{run.photo_id}/image/").status_code == 404
@@ -73,7 +73,7 @@ def test_anonymous_is_sent_to_login(client) -> None:
 
 def test_forms_need_a_csrf_token() -> None:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     response = client.post("/", {"image": SimpleUploadedFile("a.jpg", jpeg_bytes()), "mode": "match"})
     assert response.status_code == 403
 
@@ -81,7 +81,7 @@ def test_forms_need_a_csrf_token() -> None:
 def test_uploads_are_throttled(settings) -> None:
     cache.clear()
     api = APIClient()
-    api.force_authenticate(UserFactory())
+    api.force_authenticate(UserFactory.create())
     from rest_framework.throttling import ScopedRateThrottle
 
     original = ScopedRateThrottle.THROTTLE_RATES
@@ -98,7 +98,7 @@ def test_uploads_are_throttled(settings) -> None:
 
 def test_logins_are_throttled(client) -> None:
     cache.clear()
-    UserFactory(username="alice")
+    UserFactory.create(username="alice")
     codes = [
         client.post("/accounts/login/", {"username": "alice", "password": "wrong"}).status_code
         for _ in range(12)

@@ -18,7 +18,7 @@ def test_openapi_schema_is_valid_and_warning_free(tmp_path) -> None:
 @pytest.mark.django_db
 def test_docs_page_is_served_without_a_cdn() -> None:
     api = APIClient()
-    api.force_authenticate(UserFactory())
+    api.force_authenticate(UserFactory.create())
     page = api.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
     assert "cdn.jsdelivr" not in page and "unpkg.com" not in page

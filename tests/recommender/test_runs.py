@@ -31,7 +31,7 @@ def catalogue() -> list:
     tracks = []
     for n in range(60):
         tracks.append(
-            TrackFactory(artist=f"Artist {n % 20}", valence=(n % 10) / 9, arousal=((n * 7) % 10) / 9)
+            TrackFactory.create(artist=f"Artist {n % 20}", valence=(n % 10) / 9, arousal=((n * 7) % 10) / 9)
         )
     return tracks
 
@@ -39,7 +39,7 @@ def catalogue() -> list:
 def make_run(colour: tuple[int, int, int] = (240, 180, 60), **kwargs) -> Recommendation:
     from recommender.services.photos import store_photo
 
-    user = kwargs.pop("user", None) or UserFactory()
+    user = kwargs.pop("user", None) or UserFactory.create()
     photo = store_photo(user, SimpleUploadedFile("p.jpg", jpeg_bytes(colour, (120, 90))), "p.jpg")
     return runs.create_run(photo, user, **kwargs)
 
@@ -49,6 +49,7 @@ def test_run_ends_done_with_ranked_items_and_reasons(catalogue) -> None:
     runs.execute(run.pk, worker="test")
     run.refresh_from_db()
     assert run.status == "done", run.error
+    assert run.valence is not None and run.arousal is not None
     assert 0 <= run.valence <= 1 and 0 <= run.arousal <= 1
     assert abs(sum(run.emotions.values()) - 1) < 0.01
     assert run.mood_summary
@@ -69,7 +70,7 @@ def test_a_claimed_run_is_not_run_twice(catalogue) -> None:
 
 
 def test_disliked_track_disappears_and_liked_track_is_boosted_with_a_reason(catalogue) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     first = make_run(user=user, top_k=10)
     runs.execute(first.pk, worker="test")
     items = list(first.items.select_related("track"))
@@ -97,7 +98,7 @@ def test_rating_through_the_api_and_changing_it(catalogue) -> None:
     run = make_run(top_k=5)
     runs.execute(run.pk, worker="test")
     run.refresh_from_db()
-    item = run.items.first()
+    item = run.items.get(rank=1)
     api = APIClient()
     api.force_authenticate(run.user)
     assert api.post("/api/feedback/", {"item": item.pk, "rating": 1}, format="json").status_code == 201
@@ -111,7 +112,7 @@ def test_rating_through_the_api_and_changing_it(catalogue) -> None:
 def test_rating_on_the_web_page(client, catalogue) -> None:
     run = make_run(top_k=5)
     runs.execute(run.pk, worker="test")
-    item = run.items.first()
+    item = run.items.get(rank=1)
     client.force_login(run.user)
     page = client.get(f"/runs/{run.pk}/").content.decode()
     assert item.track.title in page and "valence" in page
@@ -137,7 +138,12 @@ def test_engine_error_fails_the_run_readably_and_it_can_be_retried(
     monkeypatch.undo()
 
     sent: list[int] = []
-    monkeypatch.setattr(runs, "dispatch", lambda pk: sent.append(pk) or True)
+
+    def record_dispatch(pk: int) -> bool:
+        sent.append(pk)
+        return True
+
+    monkeypatch.setattr(runs, "dispatch", record_dispatch)
     with django_capture_on_commit_callbacks(execute=True):
         assert runs.retry(run)
     assert sent == [run.pk]
@@ -169,8 +175,8 @@ def test_empty_catalogue_is_reported() -> None:
 
 def test_a_run_whose_worker_died_is_failed_not_left_running(settings) -> None:
     settings.RUN_STALE_AFTER_SECONDS = 60
-    run = RecommendationFactory(status="running", started_at=timezone.now() - timedelta(seconds=61))
-    fresh = RecommendationFactory(status="running", started_at=timezone.now())
+    run = RecommendationFactory.create(status="running", started_at=timezone.now() - timedelta(seconds=61))
+    fresh = RecommendationFactory.create(status="running", started_at=timezone.now())
     assert runs.reap_stale_runs()["failed"] == 1
     run.refresh_from_db()
     fresh.refresh_from_db()
@@ -180,7 +186,7 @@ def test_a_run_whose_worker_died_is_failed_not_left_running(settings) -> None:
 
 def test_the_status_poll_fails_a_dead_run(client, settings) -> None:
     settings.RUN_STALE_AFTER_SECONDS = 60
-    run = RecommendationFactory(status="running", started_at=timezone.now() - timedelta(seconds=61))
+    run = RecommendationFactory.create(status="running", started_at=timezone.now() - timedelta(seconds=61))
     client.force_login(run.user)
     body = client.get(f"/runs/{run.pk}/status/").json()
     assert body["status"] == "failed" and body["finished"]
@@ -191,7 +197,7 @@ def test_the_status_poll_fails_a_dead_run(client, settings) -> None:
 
 def test_a_run_no_worker_takes_is_failed_after_the_timeout(settings) -> None:
     settings.RUN_PENDING_TIMEOUT_SECONDS = 60
-    run = RecommendationFactory(status="pending", dispatched_at=timezone.now() - timedelta(seconds=61))
+    run = RecommendationFactory.create(status="pending", dispatched_at=timezone.now() - timedelta(seconds=61))
     runs.reap_stale_runs()
     run.refresh_from_db()
     assert run.status == "failed" and run.error == runs.NO_WORKER_MESSAGE
@@ -209,7 +215,7 @@ def test_broker_down_at_upload_keeps_the_photo_and_says_so(
     dead_broker, django_capture_on_commit_callbacks
 ) -> None:
     api = APIClient()
-    api.force_authenticate(UserFactory())
+    api.force_authenticate(UserFactory.create())
     started = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post("/api/photos/", {"image": SimpleUploadedFile("a.jpg", jpeg_bytes())})
@@ -223,7 +229,7 @@ def test_broker_down_at_upload_keeps_the_photo_and_says_so(
 
 def test_an_undispatched_run_is_sent_when_the_broker_is_back(settings, monkeypatch) -> None:
     settings.RUN_REDISPATCH_AFTER_SECONDS = 5
-    run = RecommendationFactory(status="pending", dispatched_at=None)
+    run = RecommendationFactory.create(status="pending", dispatched_at=None)
     Recommendation.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=6))
     from recommender import tasks
 
@@ -240,7 +246,7 @@ def test_deleting_a_photo_removes_its_file_runs_and_ratings(
 ) -> None:
     run = make_run(top_k=3)
     runs.execute(run.pk, worker="test")
-    feedback_service.rate(run.user, run.items.first(), 1)
+    feedback_service.rate(run.user, run.items.get(rank=1), 1)
     path = Path(run.photo.image.path)
     api = APIClient()
     api.force_authenticate(run.user)
