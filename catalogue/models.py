@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 from django.db import models
 
 # Spotify-style audio features, in the order DYLUMO uses them. Each is nullable: missing means unknown.
@@ -87,4 +89,10 @@ class Track(models.Model):
             links["YouTube"] = f"https://www.youtube.com/watch?v={self.youtube_id}"
         if self.isrc:
             links["ISRC"] = f"https://musicbrainz.org/search?query=isrc%3A{self.isrc}&type=recording"
+        if not links:  # no ids: a search is still a real way to find it
+            query = quote_plus(f'"{self.title}" AND artist:"{self.artist}"')
+            links["Find on MusicBrainz"] = f"https://musicbrainz.org/search?query={query}&type=recording"
+            links["Search YouTube"] = (
+                f"https://www.youtube.com/results?search_query={quote_plus(self.artist + ' ' + self.title)}"
+            )
         return links

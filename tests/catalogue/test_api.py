@@ -65,3 +65,15 @@ def test_bad_range_value_is_a_400(api: Client) -> None:
 
 def test_anonymous_users_are_refused(client: Client) -> None:
     assert client.get("/api/tracks/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_a_track_without_ids_gets_search_links() -> None:
+    from catalogue.models import Track
+
+    track = Track.objects.create(external_id="x1", title="Clair de Lune", artist="Claude Debussy")
+    links = track.links()
+    assert (
+        links["Search YouTube"] == "https://www.youtube.com/results?search_query=Claude+Debussy+Clair+de+Lune"
+    )
+    assert "Clair+de+Lune" in links["Find on MusicBrainz"]
