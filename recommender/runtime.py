@@ -55,7 +55,7 @@ def current_catalogue() -> tuple[str, TrackCatalogue]:
             except Exception:  # a half-written or old-format index is rebuilt, not trusted
                 logger.warning("index %s unreadable; rebuilding", directory, exc_info=True)
         if catalogue is None:
-            catalogue = TrackCatalogue.build(_rows(), version=version)
+            catalogue = engine().build_catalogue(_rows(), version=version)
             _save(catalogue, index_root, version)
         _catalogue = (version, catalogue)
         return _catalogue

@@ -6,6 +6,8 @@ Saved as a versioned directory (the version is the caller's catalogue fingerprin
     <dir>/*.npy            ids, V/A, music emotions, provenance, has-position mask (memory-mappable)
     <dir>/strings.json     artists and titles
     <dir>/va.faiss         IndexFlatL2 over the positioned tracks' (valence, arousal) points
+    <dir>/vec_<name>.npy   named track representations computed at build time for strategies that
+                           need them (e.g. predicted-feature space, joint embedding, text embedding)
 
 Only tracks with a mood position are in the FAISS index; `candidates` never returns the others.
 """
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +28,9 @@ from .tracks import MUSIC_EMOTIONS, Provenance, track_position, va_to_music
 from .types import TrackRow
 
 FORMAT = "photophone-catalogue/1"
+
+# Computes one (n, d) float32 matrix for the rows of a catalogue (one row of output per track).
+TrackRepresentation = Callable[[Sequence[TrackRow]], np.ndarray]
 
 
 @dataclass
@@ -40,11 +45,19 @@ class TrackCatalogue:
     music_emotions: np.ndarray  # (n, len(MUSIC_EMOTIONS)) float32, zeros where no position
     index: faiss.Index  # over positioned rows only
     index_rows: np.ndarray  # (n_positioned,) FAISS id -> catalogue row
+    # Named per-track representations, (n, d) float32 each, aligned with track_ids.
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    _vector_indexes: dict[str, faiss.Index] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+    def build(
+        cls,
+        rows: Sequence[TrackRow],
+        version: str = "unversioned",
+        representations: Mapping[str, TrackRepresentation] | None = None,
+    ) -> TrackCatalogue:
         n = len(rows)
         va = np.full((n, 2), np.nan, dtype=np.float32)
         provenance = np.zeros(n, dtype=np.int8)
@@ -72,6 +85,9 @@ class TrackCatalogue:
             music_emotions=music,
             index=index,
             index_rows=index_rows,
+            vectors={
+                name: _as_matrix(name, compute(rows), n) for name, compute in (representations or {}).items()
+            },
         )
 
     def __len__(self) -> int:
@@ -112,6 +128,23 @@ class TrackCatalogue:
         found = found[0]
         return self.index_rows[found[found >= 0]]
 
+    def search_vectors(self, name: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, inner products) of the k tracks whose `name` vector has the largest inner product
+        with query (cosine similarity when both sides are L2-normalised). Exact (IndexFlatIP)."""
+        matrix = self.vectors[name]
+        if len(matrix) == 0 or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        index = self._vector_indexes.get(name)
+        if index is None:
+            index = faiss.IndexFlatIP(matrix.shape[1])
+            index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+            self._vector_indexes[name] = index
+        sims, found = index.search(
+            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, len(matrix))
+        )
+        keep = found[0] >= 0
+        return found[0][keep].astype(np.int64), sims[0][keep]
+
     # --- persistence --------------------------------------------------------------------------------
 
     def save(self, directory: Path | str) -> Path:
@@ -125,12 +158,15 @@ class TrackCatalogue:
         np.save(directory / "index_rows.npy", self.index_rows)
         (directory / "strings.json").write_text(json.dumps({"artists": self.artists, "titles": self.titles}))
         faiss.write_index(self.index, str(directory / "va.faiss"))
+        for name, matrix in self.vectors.items():
+            np.save(directory / f"vec_{name}.npy", np.ascontiguousarray(matrix, dtype=np.float32))
         meta = {
             "format": FORMAT,
             "version": self.version,
             "tracks": len(self),
             "positioned": self.positioned_count,
             "music_emotions": list(MUSIC_EMOTIONS),
+            "vectors": sorted(self.vectors),
         }
         # meta.json last: a directory without it is an unfinished write.
         (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -173,4 +209,15 @@ class TrackCatalogue:
             music_emotions=np.load(directory / "music_emotions.npy", mmap_mode=mode),
             index=faiss.read_index(str(directory / "va.faiss"), flags),
             index_rows=np.load(directory / "index_rows.npy", mmap_mode=mode),
+            vectors={
+                name: np.load(directory / f"vec_{name}.npy", mmap_mode=mode)
+                for name in meta.get("vectors", [])
+            },
         )
+
+
+def _as_matrix(name: str, matrix: np.ndarray, n: int) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != n:
+        raise ValueError(f"track representation {name!r} has shape {matrix.shape}, want ({n}, d)")
+    return matrix

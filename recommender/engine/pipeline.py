@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from .catalogue_index import TrackCatalogue
+from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .colour import describe_colour
 from .describe import describe_mood, describe_photo
 from .diversity import distinct_artists, diversify
@@ -36,8 +36,8 @@ from .fusion import DEFAULT_WEIGHTS, WeightedSum
 from .mood import DEFAULT_MOOD_DIR, PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
 from .personalise import Ratings, personalise
 from .runtime import configure_threads
-from .strategies import STRATEGIES, Strategy, StrategyResult
-from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, RankedTrack
+from .strategies import STRATEGIES, NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
+from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
 
 Mode = Literal["match", "lift"]
 
@@ -146,6 +146,18 @@ class Engine:
 
     # --- ranking --------------------------------------------------------------------------------------
 
+    def track_representations(self) -> dict[str, TrackRepresentation]:
+        """What the catalogue index must precompute per track for this engine's strategies."""
+        wanted: dict[str, TrackRepresentation] = {}
+        for strategy in self.strategies:
+            if isinstance(strategy, NeedsTrackVectors):
+                wanted.update(strategy.track_representations())
+        return wanted
+
+    def build_catalogue(self, rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+        """The catalogue index with every track vector this engine's strategies need."""
+        return TrackCatalogue.build(rows, version, representations=self.track_representations())
+
     def recommend(
         self,
         photo: PhotoAnalysis,
@@ -154,8 +166,13 @@ class Engine:
         top_k: int,
         feedback: Iterable[FeedbackItem] = (),
         mode: Mode = "match",
+        context: str = "",
     ) -> list[RankedTrack]:
-        """The top_k tracks for this photo, best first, each with per-strategy scores and reasons."""
+        """The top_k tracks for this photo, best first, each with per-strategy scores and reasons.
+
+        context: words the user added about the photo, for strategies that read text."""
+        if context:
+            photo = replace(photo, context=context)
         if top_k <= 0 or len(catalogue) == 0:
             return []
         if mode not in ("match", "lift"):
@@ -167,7 +184,7 @@ class Engine:
 
         pool = max(self.config.candidate_pool, 4 * top_k)
         while True:
-            candidates = self._candidates(catalogue, target, pool, ratings)
+            candidates = self._candidates(photo, catalogue, target, pool, ratings)
             ranked, order = self._rank(photo, target, catalogue, candidates, ratings)
             exhausted = pool >= catalogue.positioned_count
             if exhausted or distinct_artists(order, [catalogue.artists[c] for c in candidates], top_k):
@@ -189,9 +206,23 @@ class Engine:
         return result
 
     def _candidates(
-        self, catalogue: TrackCatalogue, target: tuple[float, float], pool: int, ratings: Ratings
+        self,
+        photo: PhotoAnalysis,
+        catalogue: TrackCatalogue,
+        target: tuple[float, float],
+        pool: int,
+        ratings: Ratings,
     ) -> np.ndarray:
         found = catalogue.candidates(target, pool)
+        # Strategies with their own nearest-neighbour search add what they would rank highest.
+        proposed = [
+            s.candidates(photo, target, catalogue, pool)
+            for s in self.strategies
+            if isinstance(s, ProposesCandidates)
+        ]
+        proposed = [rows[catalogue.has_position[rows]] for rows in proposed if len(rows)]
+        if proposed:
+            found = np.unique(np.concatenate([found, *proposed]))
         # Liked tracks always compete, even when FAISS did not return them.
         liked_rows = [r for r in catalogue.row_of(list(ratings.liked)).values() if catalogue.has_position[r]]
         if liked_rows:

@@ -24,6 +24,10 @@ class PhotoAnalysis:
     embedding: np.ndarray
     colour: dict[str, float]
     descriptors: list[str]
+    # What the photo shows, as (label, probability), best first: ImageNet classes or CLIP zero-shot labels.
+    labels: list[tuple[str, float]] = field(default_factory=list)
+    # Words the user added about the photo ("our wedding", "rainy Sunday"); set per request.
+    context: str = ""
 
     @property
     def va(self) -> tuple[float, float]:

@@ -123,6 +123,7 @@ def execute(run_id: int, worker: str) -> None:
             top_k=run.top_k,
             feedback=user_feedback(run.user_id),
             mode="lift" if run.mode == Recommendation.Mode.LIFT else "match",
+            context=run.context,
         )
         _store_result(run, analysis, ranked, runtime.engine_version(), version)
     except FileNotFoundError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .base import Strategy, StrategyResult
+from .base import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
 from .emotion_agreement import EmotionAgreement
 from .va_match import VAMatch, imuse_similarity
 
@@ -13,4 +13,13 @@ STRATEGIES: dict[str, Callable[[], Strategy]] = {
     EmotionAgreement.name: EmotionAgreement,
 }
 
-__all__ = ["STRATEGIES", "EmotionAgreement", "Strategy", "StrategyResult", "VAMatch", "imuse_similarity"]
+__all__ = [
+    "STRATEGIES",
+    "EmotionAgreement",
+    "NeedsTrackVectors",
+    "ProposesCandidates",
+    "Strategy",
+    "StrategyResult",
+    "VAMatch",
+    "imuse_similarity",
+]

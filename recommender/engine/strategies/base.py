@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..catalogue_index import TrackCatalogue
+from ..catalogue_index import TrackCatalogue, TrackRepresentation
 from ..types import PhotoAnalysis
 
 
@@ -29,4 +30,24 @@ class Strategy(Protocol):
     ) -> StrategyResult:
         """Score catalogue rows candidate_idx for this photo; target is the V/A to aim for
         (the photo's own mood in "match" mode, a brighter one in "lift" mode)."""
+        ...
+
+
+@runtime_checkable
+class NeedsTrackVectors(Protocol):
+    """A strategy that scores against per-track vectors computed when the catalogue index is built."""
+
+    def track_representations(self) -> Mapping[str, TrackRepresentation]:
+        """name -> function computing an (n, d) matrix for the catalogue's rows; names are global."""
+        ...
+
+
+@runtime_checkable
+class ProposesCandidates(Protocol):
+    """A strategy with its own nearest-neighbour search, whose finds join the candidate pool."""
+
+    def candidates(
+        self, photo: PhotoAnalysis, target: tuple[float, float], catalogue: TrackCatalogue, k: int
+    ) -> np.ndarray:
+        """Catalogue rows of up to k tracks this strategy would rank highest."""
         ...
