@@ -53,8 +53,8 @@ def test_upload_watch_progress_see_results_and_rate(
     UserFactory.create(username="dana")
     photo = tmp_path / "sunny-beach.jpg"
     Image.new("RGB", (640, 480), (250, 200, 90)).save(photo)
-    # The worker waits a second before analysing, so the progress state is there to be seen.
-    worker = Worker(broker, tmp_path / "worker.log", PHOTOPHONE_RUN_FAULT_DELAY="1.5")
+    # The worker waits 3 s before analysing, so the progress state is there to be seen.
+    worker = Worker(broker, tmp_path / "worker.log", PHOTOPHONE_RUN_FAULT_DELAY="3")
     page = browser_page
     try:
         worker.wait_ready()
@@ -65,7 +65,7 @@ def test_upload_watch_progress_see_results_and_rate(
         page.wait_for_url(f"{live_server.url}/")
 
         page.set_input_files("#id_image", str(photo))
-        assert page.locator("#preview").is_visible()  # the preview shows before upload
+        page.wait_for_selector("#preview", state="visible", timeout=5_000)  # the preview shows before upload
         page.click("#submit")
         page.wait_for_url("**/runs/*/")
         assert page.locator("#run").get_attribute("data-status") in ("pending", "running")
