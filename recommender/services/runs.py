@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -168,6 +169,10 @@ def _store_result(
         if updated:
             RecommendationItem.objects.filter(run=run).delete()
             RecommendationItem.objects.bulk_create(items)
+            Photo.objects.filter(pk=run.photo_id).update(
+                embedding=np.asarray(analysis.embedding, dtype=np.float32).tobytes(),
+                embedding_model=engine_version,
+            )
 
 
 def retry(run: Recommendation) -> bool:
