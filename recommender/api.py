@@ -41,6 +41,18 @@ def _user(request: Request) -> User:
     return user
 
 
+def _start_run(request: Request, photo: Photo, options: dict[str, Any]) -> Response:
+    """Queue a run for the photo with the request's mode/top_k/context; 202 with the run's URL."""
+    run = runs.create_run(
+        photo,
+        _user(request),
+        mode=options.get("mode"),
+        top_k=options.get("top_k"),
+        context=options.get("context", ""),
+    )
+    return _accepted(request, run)
+
+
 def _accepted(request: Request, run: Recommendation) -> Response:
     data = RunSerializer(run, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
@@ -75,14 +87,7 @@ class PhotoViewSet(
             photo = photo_service.store_photo(_user(request), data["image"], data["image"].name)
         except photo_service.PhotoRejected as exc:
             raise ValidationError({"image": [str(exc)]}) from exc
-        run = runs.create_run(
-            photo,
-            _user(request),
-            mode=data.get("mode"),
-            top_k=data.get("top_k"),
-            context=data.get("context", ""),
-        )
-        return _accepted(request, run)
+        return _start_run(request, photo, data)
 
     def perform_destroy(self, instance: Photo) -> None:
         photo_service.delete_photo(instance)
@@ -123,14 +128,7 @@ class RecommendationViewSet(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         photo = get_object_or_404(Photo, pk=data["photo"], owner=_user(request))
-        run = runs.create_run(
-            photo,
-            _user(request),
-            mode=data.get("mode"),
-            top_k=data.get("top_k"),
-            context=data.get("context", ""),
-        )
-        return _accepted(request, run)
+        return _start_run(request, photo, data)
 
     @extend_schema(
         request=None, responses={202: RunSerializer, 409: OpenApiResponse(description="Not failed")}
