@@ -11,27 +11,33 @@ from .models import AUDIO_FEATURES, Track
 _ROW_FIELDS = ("id", "artist", "title", "valence", "arousal", *AUDIO_FEATURES, "genre", "tags")
 
 
+def _as_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    n_features = len(AUDIO_FEATURES)
+    return {
+        "track_id": row[0],
+        "artist": row[1],
+        "title": row[2],
+        "valence": row[3],
+        "arousal": row[4],
+        "features": dict(zip(AUDIO_FEATURES, row[5 : 5 + n_features], strict=True)),
+        "genre": row[5 + n_features],
+        "tags": list(row[6 + n_features] or []),
+    }
+
+
+def track_row(track_id: int) -> dict[str, Any]:
+    """One track (active or not) shaped like recommender.engine.types.TrackRow."""
+    return _as_row(Track.objects.filter(pk=track_id).values_list(*_ROW_FIELDS).get())
+
+
 def active_track_rows() -> list[dict[str, Any]]:
     """One dict per active track, in id order, shaped like recommender.engine.types.TrackRow.
 
     Keys: track_id, artist, title, valence, arousal, features (the 13 AUDIO_FEATURES, None when
     unknown), genre, tags. Valence appears both on its own and among the features, as the engine expects.
     """
-    n_features = len(AUDIO_FEATURES)
     rows = Track.objects.filter(is_active=True).order_by("id").values_list(*_ROW_FIELDS)
-    return [
-        {
-            "track_id": row[0],
-            "artist": row[1],
-            "title": row[2],
-            "valence": row[3],
-            "arousal": row[4],
-            "features": dict(zip(AUDIO_FEATURES, row[5 : 5 + n_features], strict=True)),
-            "genre": row[5 + n_features],
-            "tags": list(row[6 + n_features] or []),
-        }
-        for row in rows.iterator(chunk_size=5000)
-    ]
+    return [_as_row(row) for row in rows.iterator(chunk_size=5000)]
 
 
 def catalogue_fingerprint() -> str:

@@ -17,9 +17,11 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import User
+from catalogue.models import Track
 from recommender.models import Feedback, Photo, Recommendation, RecommendationItem
 from recommender.serializers import (
     FeedbackSerializer,
+    PhotoMatchSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
     RunCreateSerializer,
@@ -28,6 +30,7 @@ from recommender.serializers import (
 from recommender.services import feedback as feedback_service
 from recommender.services import photos as photo_service
 from recommender.services import runs
+from recommender.services.track_photos import photos_for_track
 
 
 def _schema_only(view: viewsets.GenericViewSet[Any]) -> bool:
@@ -91,6 +94,18 @@ class PhotoViewSet(
 
     def perform_destroy(self, instance: Photo) -> None:
         photo_service.delete_photo(instance)
+
+    @extend_schema(responses=PhotoMatchSerializer(many=True))
+    @action(detail=False, url_path=r"for-track/(?P<track_id>[0-9]+)", pagination_class=None)
+    def for_track(self, request: Request, track_id: str) -> Response:
+        """Your photos that fit a track, best first (music -> photo retrieval in the joint space)."""
+        track = get_object_or_404(Track, pk=int(track_id))
+        matches = photos_for_track(_user(request), track)
+        data = [
+            {"photo": PhotoSerializer(m.photo, context={"request": request}).data, "score": round(m.score, 4)}
+            for m in matches
+        ]
+        return Response(data)
 
 
 class RecommendationViewSet(

@@ -27,6 +27,11 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
         return request.build_absolute_uri(path) if request else path
 
 
+class PhotoMatchSerializer(serializers.Serializer[None]):
+    photo = PhotoSerializer()
+    score = serializers.FloatField(help_text="0-1: how well the photo fits the track")
+
+
 class PhotoUploadSerializer(serializers.Serializer[None]):
     image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP, GIF, BMP or TIFF.")
     mode = serializers.ChoiceField(choices=Recommendation.Mode.choices, required=False)

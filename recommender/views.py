@@ -12,11 +12,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import throttle
 from accounts.models import User
+from catalogue.models import Track
 from recommender.forms import UploadForm
 from recommender.models import Feedback, Photo, Recommendation, RecommendationItem
 from recommender.services import feedback as feedback_service
 from recommender.services import photos as photo_service
 from recommender.services import runs
+from recommender.services.track_photos import photos_for_track
 
 UPLOADS_PER_MINUTE = throttle.per_minute("uploads")
 
@@ -135,6 +137,15 @@ def history(request: HttpRequest) -> HttpResponse:
     photos = Photo.objects.filter(owner=_user(request)).prefetch_related("runs")
     page = Paginator(photos, 12).get_page(request.GET.get("page"))
     return render(request, "recommender/history.html", {"page": page})
+
+
+@login_required
+@require_GET
+def track_photos(request: HttpRequest, pk: int) -> HttpResponse:
+    """Which of your photos fit this track."""
+    track = get_object_or_404(Track, pk=pk)
+    matches = photos_for_track(_user(request), track)
+    return render(request, "recommender/track_photos.html", {"track": track, "matches": matches})
 
 
 @login_required

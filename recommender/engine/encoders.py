@@ -21,6 +21,8 @@ import torch
 from PIL import Image
 
 EFFICIENTNET_LITE0 = "efficientnet-lite0"
+# CLIP from a local directory (clip.py, docs/clip.md); opt-in because no CLIP weights ship on PyPI.
+CLIP = "clip"
 
 
 @runtime_checkable
@@ -131,9 +133,15 @@ ENCODERS: dict[str, Callable[[], ImageEncoder]] = {
 }
 
 
-def make_encoder(name: str) -> ImageEncoder:
+def make_encoder(name: str, *, clip_dir: str = "") -> ImageEncoder:
+    """clip_dir: the saved CLIP model directory (settings.ENGINE_CLIP_DIR), used when name is "clip"."""
+    if name == CLIP:
+        from .clip import ClipEncoder  # transformers is imported only when CLIP is configured
+
+        return ClipEncoder(clip_dir)
     try:
         factory = ENCODERS[name]
     except KeyError:
-        raise ValueError(f"unknown image encoder {name!r}; known: {', '.join(sorted(ENCODERS))}") from None
+        known = ", ".join(sorted([*ENCODERS, CLIP]))
+        raise ValueError(f"unknown image encoder {name!r}; known: {known}") from None
     return factory()

@@ -1,7 +1,16 @@
 """Fusing strategy scores into one ranking score.
 
-WeightedSum is the default. A Fusion only sees the per-strategy score arrays over the same candidates,
-so reciprocal-rank fusion (sum of w / (k + rank)) can be added later as another Fusion.
+Two fusions, chosen by EngineConfig.fusion:
+
+- "weighted" (WeightedSum, the default): sum_s w_s * score_s / sum_s w_s. It trusts the scale of each
+  strategy's scores, so a strategy whose scores spread widely dominates one whose scores bunch up.
+- "rrf" (ReciprocalRankFusion, Cormack et al. 2009): sum_s w_s / (k + rank_s) with k = 60, where rank_s
+  is the candidate's rank (1 = best) under strategy s. It only uses each strategy's order, which makes
+  strategies with very different score scales comparable; this is the "weighted union" of Mood Melody
+  Mapper. De-duplication is implicit: every candidate is one row.
+
+A Fusion only sees the per-strategy score arrays over the same candidates. Both fusions return scores in
+[0, 1] (RRF is divided by its best possible value) and ignore strategies with weight 0.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import numpy as np
 from .strategies.base import StrategyResult
 
 DEFAULT_WEIGHTS: dict[str, float] = {"va_match": 0.6, "emotion": 0.4}
+RRF_K = 60
+FUSIONS: tuple[str, ...] = ("weighted", "rrf")
 
 
 class Fusion(Protocol):
@@ -24,25 +35,71 @@ class Fusion(Protocol):
         ...
 
 
+def _check_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("fusion weights must be non-negative")
+    return dict(weights)
+
+
+def _size(results: Mapping[str, StrategyResult]) -> int:
+    if not results:
+        raise ValueError("nothing to fuse")
+    return len(next(iter(results.values())).scores)
+
+
 class WeightedSum:
     """sum_s w_s * score_s / sum_s w_s over the strategies that ran; stays in [0, 1]."""
 
-    name = "weighted_sum"
+    name = "weighted"
 
     def __init__(self, weights: Mapping[str, float]) -> None:
-        if any(w < 0 for w in weights.values()):
-            raise ValueError("fusion weights must be non-negative")
-        self.weights = dict(weights)
+        self.weights = _check_weights(weights)
 
     def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
+        n = _size(results)
         used = {name: self.weights.get(name, 0.0) for name in results}
         total = sum(used.values())
-        if not results:
-            raise ValueError("nothing to fuse")
-        n = len(next(iter(results.values())).scores)
         if total <= 0:
             return np.zeros(n)
         fused = np.zeros(n)
         for name, result in results.items():
-            fused += used[name] * np.asarray(result.scores, dtype=np.float64)
+            if used[name] > 0:
+                fused += used[name] * np.asarray(result.scores, dtype=np.float64)
         return fused / total
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based competition ranks, best (highest) first: tied scores share the better rank."""
+    neg = -np.asarray(scores, dtype=np.float64)
+    return np.searchsorted(np.sort(neg), neg, side="left") + 1
+
+
+class ReciprocalRankFusion:
+    """sum_s w_s / (k + rank_s) / (sum_s w_s / (k + 1)): 1.0 for a candidate every strategy ranks first."""
+
+    name = "rrf"
+
+    def __init__(self, weights: Mapping[str, float], k: int = RRF_K) -> None:
+        self.weights = _check_weights(weights)
+        self.k = k
+
+    def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
+        n = _size(results)
+        used = {name: self.weights.get(name, 0.0) for name in results}
+        total = sum(used.values())
+        if total <= 0:
+            return np.zeros(n)
+        fused = np.zeros(n)
+        for name, result in results.items():
+            if used[name] > 0:
+                fused += used[name] / (self.k + ranks(result.scores))
+        return fused / (total / (self.k + 1))
+
+
+def make_fusion(kind: str, weights: Mapping[str, float]) -> Fusion:
+    """The fusion called `kind` ("weighted" or "rrf") with these strategy weights."""
+    if kind == "weighted":
+        return WeightedSum(weights)
+    if kind == "rrf":
+        return ReciprocalRankFusion(weights)
+    raise ValueError(f"unknown fusion {kind!r}; choose one of {', '.join(FUSIONS)}")

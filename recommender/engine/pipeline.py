@@ -27,12 +27,14 @@ import numpy as np
 from PIL import Image
 
 from .catalogue_index import TrackCatalogue, TrackRepresentation
+from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .describe import describe_mood, describe_photo
 from .diversity import distinct_artists, diversify
-from .encoders import EFFICIENTNET_LITE0, ImageEncoder, make_encoder
+from .encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder, make_encoder
 from .features import extract
-from .fusion import DEFAULT_WEIGHTS, WeightedSum
+from .fusion import DEFAULT_WEIGHTS, make_fusion
+from .imagenet import top_labels
 from .mood import DEFAULT_MOOD_DIR, PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
 from .personalise import Ratings, personalise
 from .runtime import configure_threads
@@ -52,9 +54,13 @@ class EngineConfig:
     """Hashable, so get_engine can cache one Engine per distinct config."""
 
     encoder: str = EFFICIENTNET_LITE0
+    # The saved CLIP model directory when encoder is "clip" (settings.ENGINE_CLIP_DIR; docs/clip.md).
+    clip_dir: str = ""
     mood_artifact: str = str(DEFAULT_MOOD_DIR)
     strategies: tuple[str, ...] = ("va_match", "emotion")
     fusion_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
+    # "weighted" (weighted score sum) or "rrf" (weighted reciprocal-rank fusion); see fusion.py.
+    fusion: str = "weighted"
     # FAISS candidates per request (at least 4 * top_k); enlarged when artists repeat.
     candidate_pool: int = 500
     align_arousal: bool = True
@@ -100,17 +106,19 @@ class Engine:
             if strategies is not None
             else [STRATEGIES[name]() for name in self.config.strategies]
         )
-        self.fusion = WeightedSum(self.config.weights())
+        self.fusion = make_fusion(self.config.fusion, self.config.weights())
 
     # Models load lazily so a recommend-only caller (e.g. a web process) never pays for the encoder.
     @property
     def encoder(self) -> ImageEncoder:
         if self._encoder is None:
-            self._encoder = make_encoder(self.config.encoder)
+            self._encoder = make_encoder(self.config.encoder, clip_dir=self.config.clip_dir)
         return self._encoder
 
     @property
     def mood(self) -> MoodModel:
+        if self._mood is None and self.config.encoder == CLIP:  # a trained CLIP head, else zero-shot
+            self._mood = clip_mood(self.encoder, self.config.mood_artifact)
         if self._mood is None:
             self._mood = MoodModel.load(Path(self.config.mood_artifact))
             if self._mood.card.get("encoder") not in (None, self.config.encoder):
@@ -130,6 +138,8 @@ class Engine:
             return []
         feats = extract(self.encoder, images)
         pred = self.mood.predict(feats.mood_inputs())
+        # What the photo shows: ImageNet top-5 from the encoder's logits (~0.1 ms), when it has them.
+        shown = top_labels(feats.logits) if feats.logits is not None else [[] for _ in images]
         out = []
         for i in range(len(images)):
             out.append(
@@ -140,8 +150,12 @@ class Engine:
                     embedding=feats.embeddings[i],
                     colour=feats.colour[i],
                     descriptors=describe_colour(feats.colour[i]),
+                    labels=shown[i],
                 )
             )
+        if isinstance(self.encoder, ClipEncoder):  # zero-shot scene labels
+            for photo, labels in zip(out, self.encoder.scene_labels(feats.embeddings), strict=True):
+                photo.labels = labels
         return out
 
     # --- ranking --------------------------------------------------------------------------------------

@@ -266,3 +266,28 @@ def test_a_shared_file_survives_when_another_user_still_has_it(django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         delete_photo(first.photo)
     assert Path(second.photo.image.path).exists()
+
+
+def test_a_track_finds_the_photos_that_fit_it(client, catalogue) -> None:
+    user = UserFactory.create()
+    bright = make_run(colour=(250, 220, 120), user=user, top_k=5)
+    dark = make_run(colour=(10, 10, 30), user=user, top_k=5)
+    for run in (bright, dark):
+        runs.execute(run.pk, worker="test")
+    unanalysed = make_run(colour=(90, 140, 90), user=user)  # never run: no embedding yet
+    happy = TrackFactory.create(valence=0.95, arousal=0.8, genre="pop", tags=["party", "summer"])
+    api = APIClient()
+    api.force_authenticate(user)
+    body = api.get(f"/api/photos/for-track/{happy.pk}/").json()
+    ids = [entry["photo"]["id"] for entry in body]
+    assert sorted(ids) == sorted([bright.photo_id, dark.photo_id])  # only analysed photos, each once
+    assert unanalysed.photo_id not in ids
+    assert all(0 <= entry["score"] <= 1 for entry in body)
+    assert body[0]["score"] >= body[1]["score"]
+    # Another user sees none of them.
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory.create())
+    assert stranger.get(f"/api/photos/for-track/{happy.pk}/").json() == []
+    client.force_login(user)
+    page = client.get(f"/tracks/{happy.pk}/photos/").content.decode()
+    assert f"/photos/{bright.photo_id}/image/" in page

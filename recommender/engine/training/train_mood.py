@@ -4,6 +4,7 @@
         --out recommender/engine/artifacts/mood-v1
 
 Features ([EfficientNet-Lite0 embedding, colour statistics]) are cached outside the repo (--cache).
+A CLIP mood head (docs/clip.md): --encoder clip --clip-dir DIR --out DIR/mood --version mood-clip-v1.
 Every head is a regularised linear model; the regularisation strength is chosen by an inner 5-fold CV
 inside each outer fold, so the reported 5-fold numbers are not tuned on their own test folds.
 Emotion6 has no source field (all Flickr), so folds are stratified by the photo's folder class.
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..encoders import EFFICIENTNET_LITE0, make_encoder
+from ..encoders import CLIP, EFFICIENTNET_LITE0, make_encoder
 from ..features import extract
 from ..mood import MoodModel, arousal_extras, softmax
 from ..types import IMAGE_EMOTIONS
@@ -66,15 +67,16 @@ def load_emotion6(root: Path) -> Emotion6:
     return Emotion6(paths, (data[:, 0] - 1) / 8, (data[:, 1] - 1) / 8, dist, np.array(folders))
 
 
-def cached_features(ds: Emotion6, encoder_name: str, cache_dir: Path) -> np.ndarray:
+def cached_features(ds: Emotion6, encoder_name: str, cache_dir: Path, clip_dir: str = "") -> np.ndarray:
+    model_key = f"{encoder_name}@{Path(clip_dir).resolve()}" if clip_dir else encoder_name
     key = hashlib.sha256(
-        (encoder_name + "|" + "|".join(str(p) for p in ds.paths) + "|squash-v1").encode()
+        (model_key + "|" + "|".join(str(p) for p in ds.paths) + "|squash-v1").encode()
     ).hexdigest()[:16]
     cache = cache_dir / f"emotion6-{encoder_name}-{key}.npy"
     if cache.is_file():
         print(f"features: cached {cache}", file=sys.stderr)
         return np.load(cache)
-    encoder = make_encoder(encoder_name)
+    encoder = make_encoder(encoder_name, clip_dir=clip_dir)
     parts: list[np.ndarray] = []
     t0 = time.perf_counter()
     for start in range(0, len(ds.paths), 32):
@@ -283,11 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="artifact directory to write")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/photophone-cache"), help="feature cache dir")
-    parser.add_argument("--encoder", default=EFFICIENTNET_LITE0)
+    parser.add_argument("--encoder", default=EFFICIENTNET_LITE0, choices=[EFFICIENTNET_LITE0, CLIP])
+    parser.add_argument("--clip-dir", default="", help="saved CLIP model directory (--encoder clip)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default=MODEL_VERSION)
     args = parser.parse_args(argv)
+    if args.encoder == CLIP and not args.clip_dir:
+        parser.error("--encoder clip needs --clip-dir DIR (a saved CLIP model; see docs/clip.md)")
 
     torch.manual_seed(args.seed)
     try:
@@ -296,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Emotion6: {len(ds.paths)} photos from {args.emotion6}", file=sys.stderr)
-    x = cached_features(ds, args.encoder, args.cache).astype(np.float64)
+    x = cached_features(ds, args.encoder, args.cache, args.clip_dir).astype(np.float64)
 
     metrics = cross_validate(x, ds, args.folds, args.seed)
     heads = fit_heads(x, ds, np.arange(len(ds.paths)), args.seed)

@@ -1,0 +1,9 @@
+"""Learned heads over the frozen photo embedding: DYLUMO-style audio-feature prediction and an
+Emo-CLIM-style emotion-aligned photo/music joint embedding. Inference is numpy (model.py); the torch
+pieces for training are in nets.py and training/train_heads.py."""
+
+from __future__ import annotations
+
+from .model import DEFAULT_HEADS_DIR, HeadsModel, load_heads, rank_photos_for_track, require_artifact
+
+__all__ = ["DEFAULT_HEADS_DIR", "HeadsModel", "load_heads", "rank_photos_for_track", "require_artifact"]

@@ -1,0 +1,101 @@
+"""Audio-feature prediction (DYLUMO): photo -> predicted Spotify-style features -> nearest tracks.
+
+The feature head (heads/model.py, trained by training/train_heads.py) predicts 12 standardised track
+features from [photo embedding, colour statistics]. Retrieval follows DYLUMO: the prediction,
+L2-normalised, against the tracks' L2-normalised standardised features ("predicted_features" track
+vectors, precomputed when the catalogue is built) by inner product; score = (cosine + 1) / 2.
+Tracks without any feature have a zero vector and score 0 with no reason.
+
+The strategy scores the photo itself: in "lift" mode the V/A strategies carry the lift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..catalogue_index import TrackCatalogue, TrackRepresentation
+from ..heads.model import DEFAULT_HEADS_DIR, HeadsModel, load_heads, require_artifact
+from ..heads.track_inputs import FEATURE_NAMES, feature_weights, l2_rows
+from ..types import PhotoAnalysis, TrackRow
+from .base import StrategyResult
+
+VECTORS = "predicted_features"
+
+# How a clearly high / low predicted feature reads; key is not described (it is not a mood).
+FEATURE_WORDS: dict[str, tuple[str, str]] = {
+    "danceability": ("danceable", "not for dancing"),
+    "energy": ("energetic", "low-energy"),
+    "loudness": ("loud", "quiet"),
+    "mode": ("in a major key", "in a minor key"),
+    "speechiness": ("wordy", "sung rather than spoken"),
+    "acousticness": ("acoustic", "electric"),
+    "instrumentalness": ("instrumental", "with vocals"),
+    "liveness": ("live-sounding", "studio-polished"),
+    "valence": ("cheerful", "melancholic"),
+    "tempo": ("fast", "slow"),
+    "duration_ms": ("long", "short"),
+}
+
+
+def describe_prediction(predicted: np.ndarray, count: int = 2) -> list[str]:
+    """Words for the `count` most distinctive predicted features (largest weighted |z|)."""
+    weights = feature_weights()
+    strength = np.abs(predicted) * weights
+    words = []
+    for j in np.argsort(-strength, kind="stable"):
+        name = FEATURE_NAMES[int(j)]
+        if name in FEATURE_WORDS:
+            words.append(FEATURE_WORDS[name][0 if predicted[j] >= 0 else 1])
+        if len(words) == count:
+            break
+    return words
+
+
+class FeaturePrediction:
+    name = "feature_prediction"
+
+    def __init__(self, artifact: Path | str = DEFAULT_HEADS_DIR) -> None:
+        self.artifact = str(require_artifact(artifact))
+
+    @property
+    def model(self) -> HeadsModel:
+        return load_heads(self.artifact)
+
+    def track_representations(self) -> Mapping[str, TrackRepresentation]:
+        def vectors(rows: Sequence[TrackRow]) -> np.ndarray:
+            return self.model.track_feature_vectors(rows)
+
+        return {VECTORS: vectors}
+
+    def predict(self, photo: PhotoAnalysis) -> np.ndarray:
+        """The photo's predicted standardised features, (12,)."""
+        return self.model.predict_features(self.model.photo_inputs(photo))[0]
+
+    def candidates(
+        self, photo: PhotoAnalysis, target: tuple[float, float], catalogue: TrackCatalogue, k: int
+    ) -> np.ndarray:
+        query = l2_rows(self.predict(photo)[None, :])[0]
+        rows, _ = catalogue.search_vectors(VECTORS, query, k)
+        return rows
+
+    def score(
+        self,
+        photo: PhotoAnalysis,
+        target: tuple[float, float],
+        catalogue: TrackCatalogue,
+        candidate_idx: np.ndarray,
+    ) -> StrategyResult:
+        predicted = self.predict(photo)
+        query = l2_rows(predicted[None, :])[0]
+        tracks = np.asarray(catalogue.vectors[VECTORS])[candidate_idx]
+        known = np.linalg.norm(tracks, axis=1) > 1e-6
+        scores = np.where(known, np.clip((tracks @ query + 1.0) / 2.0, 0.0, 1.0), 0.0)
+        words = ", ".join(describe_prediction(predicted))
+        reasons = [
+            f"sounds like what the photo suggests: {words} (feature match {s:.2f})" if ok else ""
+            for s, ok in zip(scores, known, strict=True)
+        ]
+        return StrategyResult(scores=scores.astype(np.float64), reasons=reasons)

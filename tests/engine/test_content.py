@@ -1,0 +1,106 @@
+"""The content path: MiniLM text encoder, ImageNet label names, and the "content" strategy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.engine.catalogue_index import TrackCatalogue
+from recommender.engine.imagenet import imagenet_labels, top_labels
+from recommender.engine.pipeline import Engine, EngineConfig
+from recommender.engine.strategies import ContentMatch, VAMatch
+from recommender.engine.strategies.content import decode_words, encode_words, photo_text
+from recommender.engine.text import get_text_encoder
+from recommender.engine.types import TrackRow
+from tests.engine.helpers import make_photo
+
+
+def test_text_encoder_gives_unit_vectors_and_related_texts_are_closer() -> None:
+    vectors = get_text_encoder().encode(["sunny beach summer", "beach party", "funeral dirge"])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+    assert get_text_encoder().encode([]).shape == (0, 384)
+
+
+def test_batches_do_not_change_the_embeddings() -> None:
+    texts = ["rain", "a long sentence about a quiet night in the city", "sun", "dance"]
+    encoder = get_text_encoder()
+    assert np.allclose(encoder.encode(texts, batch_size=1), encoder.encode(texts, batch_size=256), atol=1e-4)
+
+
+def test_imagenet_labels_are_the_thousand_classes_in_order() -> None:
+    labels = imagenet_labels()
+    assert len(labels) == 1000
+    assert labels[0] == "tench" and labels[1] == "goldfish"
+    assert labels[207] == "Golden Retriever" and labels[281] == "tabby cat"
+    assert labels[340] == "zebra" and labels[504] == "coffee mug"
+    assert labels[977] == "sandbar" and labels[978] == "beach" and labels[980] == "volcano"
+
+
+def test_top_labels_are_sorted_probabilities() -> None:
+    logits = np.zeros((2, 1000), dtype=np.float32)
+    logits[0, 978], logits[0, 977], logits[1, 340] = 9.0, 8.0, 5.0
+    first, second = top_labels(logits, k=3)
+    assert [name for name, _ in first[:2]] == ["beach", "sandbar"]
+    assert first[0][1] > first[1][1] > first[2][1] and sum(p for _, p in first) <= 1.0
+    assert second[0][0] == "zebra"
+
+
+def test_words_survive_the_code_point_round_trip() -> None:
+    words = ["pop", "Chill Vibes", "Café del Mar ☀"]
+    assert decode_words(encode_words(words)) == words
+    assert decode_words(encode_words(["rock", "x" * 120, "cut"])) == ["rock", "x" * 120]
+
+
+def _rows() -> list[TrackRow]:
+    return [
+        TrackRow(1, "Sun Crew", "Golden Hour", 0.6, 0.6, genre="pop", tags=["summer beach", "holiday hits"]),
+        TrackRow(2, "Grey Skies", "Streetlights", 0.6, 0.6, genre="ambient", tags=["rainy night", "sleep"]),
+        TrackRow(3, "Metalheads", "Forge", 0.6, 0.6, genre="metal", tags=["workout", "heavy"]),
+    ]
+
+
+def test_content_ranks_the_beach_track_first_for_a_beach_holiday_photo() -> None:
+    photo = make_photo(0.6, 0.5)
+    photo.labels = [("beach", 0.6), ("sandbar", 0.3), ("lakeshore", 0.05)]
+    photo.descriptors = ["bright", "warm"]
+    # lakeshore is left out: beach and sandbar already cover 90% of the probability.
+    assert photo_text(photo) == "a photo of beach, sandbar, bright, warm"
+    engine = Engine(
+        EngineConfig(fusion_weights=(("va_match", 0.1), ("content", 1.0))),
+        strategies=[VAMatch(), ContentMatch()],
+    )
+    catalogue = engine.build_catalogue(_rows())
+    assert catalogue.vectors["text_minilm"].shape == (3, 384)
+    ranked = engine.recommend(photo, catalogue, top_k=3, context="holiday")
+    assert [r.track_id for r in ranked][:1] == [1]
+    assert ranked[-1].track_id != 1
+    for r in ranked:
+        assert 0.0 <= r.strategy_scores["content"] <= 1.0
+    assert ranked[0].strategy_scores["content"] > ranked[-1].strategy_scores["content"]
+    reason = next(t for t in ranked[0].reasons if "match the track's words" in t)
+    assert "beach" in reason and "holiday" in reason and "summer beach" in reason
+
+
+def test_content_proposes_candidates_and_is_neutral_without_text() -> None:
+    engine = Engine(EngineConfig(), strategies=[VAMatch(), ContentMatch()])
+    catalogue = engine.build_catalogue(_rows())
+    strategy = ContentMatch()
+    photo = make_photo(0.5, 0.5)
+    assert strategy.candidates(photo, photo.va, catalogue, 5).size == 0
+    result = strategy.score(photo, photo.va, catalogue, np.arange(3))
+    assert np.allclose(result.scores, 0.5)
+    photo.context = "heavy metal workout"
+    assert strategy.candidates(photo, photo.va, catalogue, 1).tolist() == [2]
+
+
+def test_content_scores_survive_save_and_load(tmp_path) -> None:
+    engine = Engine(EngineConfig(), strategies=[ContentMatch()])
+    loaded = TrackCatalogue.load(engine.build_catalogue(_rows()).save(tmp_path / "idx"))
+    photo = make_photo(0.5, 0.5)
+    photo.context = "rainy night"
+    strategy = ContentMatch()
+    rows = strategy.candidates(photo, photo.va, loaded, 3)
+    assert rows[0] == 1
+    result = strategy.score(photo, photo.va, loaded, rows)
+    assert "rainy night" in result.reasons[0]
