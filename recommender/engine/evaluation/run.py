@@ -1,0 +1,368 @@
+"""One evaluation run: test-split table (each strategy, the fusions, an ablation), chance, oracle, served
+ranking, Pearson r of the mood model, and a fusion-weight search on the validation split."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..pipeline import Engine, EngineConfig
+from ..types import IMAGE_EMOTIONS
+from .data import DEFAULT_CACHE, EvalData, PhotoSet, load_real, synthetic
+from .metrics import METRICS
+from .relevance import RELEVANCES
+from .runner import (
+    Configuration,
+    Judged,
+    Split,
+    build_catalogue,
+    chance,
+    judge,
+    judge_orders,
+    load_strategies,
+    prepare,
+    served_orders,
+)
+
+QUICK_PHOTOS = 48
+QUICK_TRACKS = 600
+SEARCH_LIMIT = 200  # weightings tried per fusion kind
+SEARCH_METRIC = "NDCG@10"  # the search maximises its macro value, averaged over both relevances
+
+
+@dataclass
+class Options:
+    data: Path | None = None  # None: datasets.default_data_root()
+    out: Path = Path("docs/evaluation.md")
+    strategies: list[str] | None = None  # None: every registered strategy
+    quick: bool = False
+    synthetic: bool = False
+    cache: Path = DEFAULT_CACHE
+    search: bool = True
+    served: bool = True
+    seed: int = 0
+
+
+@dataclass
+class Row:
+    configuration: Configuration
+    group: str  # "strategy", "fusion", "ablation", "searched"
+    predicted: Judged
+    oracle: Judged | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "label": self.configuration.label,
+            "group": self.group,
+            "fusion": self.configuration.kind,
+            "weights": dict(self.configuration.weights),
+            "model": self.predicted.metrics,
+            "oracle": self.oracle.metrics if self.oracle else None,
+        }
+
+
+@dataclass
+class Result:
+    source: str
+    notes: list[str]
+    photos: int
+    tracks: int
+    excluded: dict[str, int]  # relevance -> photos left out (no relevant track in the catalogue)
+    relevance_notes: dict[str, str]
+    class_counts: dict[str, dict[str, dict[str, int]]]  # relevance -> photos|tracks -> class -> count
+    strategies: list[str]
+    skipped: dict[str, str]
+    chance: Judged
+    rows: list[Row]
+    served: dict[str, Any]
+    pearson: dict[str, float]
+    scatter: dict[str, list[float]]
+    search: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "notes": self.notes,
+            "photos": self.photos,
+            "tracks": self.tracks,
+            "excluded_photos": self.excluded,
+            "relevance": self.relevance_notes,
+            "class_counts": self.class_counts,
+            "strategies": self.strategies,
+            "skipped": self.skipped,
+            "metrics": list(METRICS),
+            "chance": self.chance.metrics,
+            "rows": [r.as_json() for r in self.rows],
+            "served": self.served,
+            "pearson": self.pearson,
+            "search": self.search,
+            "seconds": self.seconds,
+        }
+
+
+def _every(n: int, limit: int) -> list[int]:
+    """Up to `limit` evenly spaced indices of range(n) (a deterministic subset for --quick)."""
+    return list(range(n)) if n <= limit else np.linspace(0, n - 1, limit).round().astype(int).tolist()
+
+
+def shrink(data: EvalData) -> EvalData:
+    """The --quick subset: fewer photos and tracks from the same splits."""
+    tracks_t = [data.test_tracks[i] for i in _every(len(data.test_tracks), QUICK_TRACKS)]
+    tracks_v = [data.val_tracks[i] for i in _every(len(data.val_tracks), QUICK_TRACKS)]
+    return EvalData(
+        source=data.source,
+        test_photos=data.test_photos.subset(_every(len(data.test_photos), QUICK_PHOTOS)),
+        val_photos=data.val_photos.subset(_every(len(data.val_photos), QUICK_PHOTOS)),
+        test_tracks=tracks_t,
+        val_tracks=tracks_v,
+        notes=[
+            *data.notes,
+            f"--quick: at most {QUICK_PHOTOS} photos and {QUICK_TRACKS} tracks per split (evenly spaced)",
+        ],
+    )
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.std(a) < 1e-12 or np.std(b) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def mood_quality(photos: PhotoSet) -> tuple[dict[str, float], dict[str, list[float]]]:
+    pv = np.array([p.valence for p in photos.predicted])
+    pa = np.array([p.arousal for p in photos.predicted])
+    pe = np.array([[p.emotions[e] for e in IMAGE_EMOTIONS] for p in photos.predicted])
+    top = photos.human_emotions.argmax(axis=1)
+    majority = np.bincount(top, minlength=len(IMAGE_EMOTIONS)).max() / max(1, len(top))
+    quality = {
+        "valence_r": pearson(pv, photos.human_va[:, 0]),
+        "arousal_r": pearson(pa, photos.human_va[:, 1]),
+        "emotion_top1_accuracy": float((pe.argmax(axis=1) == top).mean()),
+        "emotion_top1_majority": float(majority),
+    }
+    scatter = {
+        "human_valence": photos.human_va[:, 0].tolist(),
+        "predicted_valence": pv.tolist(),
+        "human_arousal": photos.human_va[:, 1].tolist(),
+        "predicted_arousal": pa.tolist(),
+    }
+    return quality, scatter
+
+
+def objective(judged: Judged) -> float:
+    return float(np.mean([judged.metrics[r][SEARCH_METRIC] for r in RELEVANCES]))
+
+
+def weight_grid(names: Sequence[str], limit: int, rng: np.random.Generator) -> list[dict[str, float]]:
+    """Normalised weightings from a small grid (finer for few strategies), at most `limit` of them;
+    every single strategy and the equal weighting are always in."""
+    levels = (0, 1, 2, 3) if len(names) <= 3 else (0, 1, 2) if len(names) <= 6 else (0, 1)
+    seen: set[tuple[float, ...]] = set()
+    for combo in itertools.product(levels, repeat=len(names)):
+        if sum(combo):
+            seen.add(tuple(round(c / sum(combo), 4) for c in combo))
+    grid = sorted(seen)
+    must = [tuple(1.0 if i == j else 0.0 for i in range(len(names))) for j in range(len(names))]
+    must.append(tuple(round(1 / len(names), 4) for _ in names))
+    rest = [g for g in grid if g not in must]
+    if len(must) + len(rest) > limit:
+        pick = rng.choice(len(rest), size=max(0, limit - len(must)), replace=False)
+        rest = [rest[i] for i in sorted(pick)]
+    return [dict(zip(names, w, strict=True)) for w in must + rest]
+
+
+def search_weights(split: Split, names: Sequence[str], limit: int, seed: int) -> dict[str, Any]:
+    """Try fusion kinds x weightings on the validation split; return them ranked by the objective."""
+    tried: list[dict[str, Any]] = []
+    for kind in ("weighted", "rrf"):
+        for weights in weight_grid(names, limit, np.random.default_rng(seed)):
+            judged = judge(split.predicted.fuse(kind, weights), split.relevances, split.keep)
+            tried.append(
+                {
+                    "fusion": kind,
+                    "weights": weights,
+                    "objective": objective(judged),
+                    "P@5": {r: judged.metrics[r]["P@5"] for r in RELEVANCES},
+                    SEARCH_METRIC: {r: judged.metrics[r][SEARCH_METRIC] for r in RELEVANCES},
+                }
+            )
+    tried.sort(key=lambda t: -t["objective"])
+    return {
+        "objective": f"macro {SEARCH_METRIC}, mean of the {' and '.join(RELEVANCES)} relevances (val split)",
+        "tried": len(tried),
+        "best": tried[0] if tried else None,
+        "top": tried[:10],
+    }
+
+
+def configurations(
+    available: Sequence[str], config: EngineConfig
+) -> tuple[list[tuple[str, Configuration]], list[str]]:
+    """(group, configuration) pairs: each strategy alone, the default fusion in both kinds, the fusion of
+    all available strategies with equal weights, and the ablation of the larger fusion."""
+    notes: list[str] = []
+    out = [("strategy", Configuration(name, "weighted", ((name, 1.0),))) for name in available]
+    defaults = {n: w for n, w in config.weights().items() if n in config.strategies}
+    missing = [n for n in defaults if n not in available]
+    if missing:
+        notes.append(f"default fusion evaluated without unavailable strategies: {', '.join(missing)}")
+    defaults = {n: w for n, w in defaults.items() if n in available and w > 0}
+    other = "rrf" if config.fusion == "weighted" else "weighted"
+    base = defaults
+    if defaults:
+        weights = tuple(defaults.items())
+        out.append(
+            ("fusion", Configuration(f"fusion: shipped default ({config.fusion})", config.fusion, weights))
+        )
+        out.append(("fusion", Configuration(f"fusion: default weights, {other}", other, weights)))
+    if set(available) != set(defaults) and len(available) > 1:
+        equal = tuple((n, 1.0) for n in available)
+        out.append(("fusion", Configuration("fusion: all strategies, equal (weighted)", "weighted", equal)))
+        out.append(("fusion", Configuration("fusion: all strategies, equal (rrf)", "rrf", equal)))
+        base = dict(equal)
+    base_kind = config.fusion if base is defaults else "weighted"
+    if len(base) > 1:
+        base_label = next(c.label for _, c in out if c.weight_map() == base and c.kind == base_kind)
+        notes.append(f"the ablation removes one strategy at a time from '{base_label}'")
+        out.append(("ablation", next(c for _, c in out if c.label == base_label)))
+        for name in base:
+            rest = tuple((n, w) for n, w in base.items() if n != name)
+            out.append(("ablation", Configuration(f"ablation: without {name}", base_kind, rest)))
+    return out, notes
+
+
+def load(options: Options) -> EvalData:
+    if options.synthetic:
+        data = synthetic(options.seed)
+    else:
+        from .. import datasets
+
+        root = options.data or datasets.default_data_root()
+        data = load_real(root, options.cache)
+    return shrink(data) if options.quick else data
+
+
+def evaluate(options: Options, data: EvalData | None = None) -> Result:
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    config = EngineConfig()
+    data = data or load(options)
+    seconds["load"] = time.perf_counter() - started
+
+    strategies = load_strategies(options.strategies)
+    t = time.perf_counter()
+    catalogue = build_catalogue(data.test_tracks, strategies, "eval-test")
+    photos = data.test_photos
+    split = prepare(
+        photos.predicted,
+        photos.oracle(),
+        photos.human_va,
+        photos.human_emotions,
+        catalogue,
+        strategies,
+        config,
+    )
+    seconds["score_test"] = time.perf_counter() - t
+    available = list(split.predicted.scores)
+
+    t = time.perf_counter()
+    configs, notes = configurations(available, config)
+    rows = [
+        Row(
+            c,
+            group,
+            judge(split.predicted.fuse(c.kind, c.weight_map()), split.relevances, split.keep),
+            judge(split.oracle.fuse(c.kind, c.weight_map()), split.relevances, split.keep)
+            if split.oracle
+            else None,
+        )
+        for group, c in configs
+    ]
+    seconds["rank_test"] = time.perf_counter() - t
+
+    search: dict[str, Any] = {}
+    if options.search and available:
+        t = time.perf_counter()
+        val_catalogue = build_catalogue(data.val_tracks, strategies, "eval-val")
+        vp = data.val_photos
+        val_split = prepare(
+            vp.predicted, None, vp.human_va, vp.human_emotions, val_catalogue, strategies, config
+        )
+        names = [n for n in available if n in val_split.predicted.scores]
+        limit = 20 if options.quick else SEARCH_LIMIT
+        search = search_weights(val_split, names, limit, options.seed)
+        search.update(photos=len(vp), tracks=len(val_catalogue))
+        best = search["best"]
+        if best:
+            c = Configuration(
+                "fusion: best on val (searched)", best["fusion"], tuple(best["weights"].items())
+            )
+            rows.append(
+                Row(
+                    c,
+                    "searched",
+                    judge(split.predicted.fuse(c.kind, c.weight_map()), split.relevances, split.keep),
+                    judge(split.oracle.fuse(c.kind, c.weight_map()), split.relevances, split.keep)
+                    if split.oracle
+                    else None,
+                )
+            )
+        seconds["search_val"] = time.perf_counter() - t
+
+    served: dict[str, Any] = {}
+    defaults = [c for g, c in configs if g == "fusion"][:1]
+    if options.served and defaults:
+        t = time.perf_counter()
+        c = defaults[0]
+        engine = Engine(
+            EngineConfig(strategies=tuple(n for n, _ in c.weights), fusion_weights=c.weights, fusion=c.kind),
+            strategies=[strategies.available[n] for n, _ in c.weights],
+        )
+        served = {
+            "label": c.label,
+            "model": judge_orders(
+                served_orders(engine, photos.predicted, catalogue), split.relevances, split.keep
+            ).metrics,
+            "oracle": judge_orders(
+                served_orders(engine, photos.oracle(), catalogue), split.relevances, split.keep
+            ).metrics,
+        }
+        seconds["served_test"] = time.perf_counter() - t
+
+    quality, scatter = mood_quality(photos)
+    seconds["total"] = time.perf_counter() - started
+    return Result(
+        source=data.source,
+        notes=[*data.notes, *notes],
+        photos=len(photos),
+        tracks=len(catalogue),
+        excluded={r: int((~k).sum()) for r, k in split.keep.items()},
+        relevance_notes={r: rel.note for r, rel in split.relevances.items()},
+        class_counts={
+            r: {
+                "photos": {
+                    rel.class_names[c]: int((rel.photo_class == c).sum()) for c in range(len(rel.class_names))
+                },
+                "tracks": {
+                    rel.class_names[c]: int((rel.track_class == c).sum()) for c in range(len(rel.class_names))
+                },
+            }
+            for r, rel in split.relevances.items()
+        },
+        strategies=available,
+        skipped=strategies.skipped,
+        chance=chance(split.relevances, split.keep, len(catalogue)),
+        rows=rows,
+        served=served,
+        pearson=quality,
+        scatter=scatter,
+        search=search,
+        seconds={k: round(v, 2) for k, v in seconds.items()},
+    )
