@@ -26,7 +26,7 @@ _catalogue: tuple[str, TrackCatalogue] | None = None
 
 @lru_cache(maxsize=1)
 def engine() -> Engine:
-    return get_engine(EngineConfig(encoder=settings.ENGINE_ENCODER, clip_dir=settings.ENGINE_CLIP_DIR))
+    return get_engine(EngineConfig.for_encoder(settings.ENGINE_ENCODER, clip_dir=settings.ENGINE_CLIP_DIR))
 
 
 def engine_version() -> str:

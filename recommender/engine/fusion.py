@@ -22,7 +22,14 @@ import numpy as np
 
 from .strategies.base import StrategyResult
 
-DEFAULT_WEIGHTS: dict[str, float] = {"va_match": 0.6, "emotion": 0.4}
+# The best combination on the validation split (macro NDCG@10, mean of quadrant and emotion relevance):
+# see docs/evaluation.md, "Fusion weight search". Re-measure with `manage.py evaluate` before changing.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "va_match": 1 / 3,
+    "emotion": 1 / 3,
+    "feature_prediction": 1 / 6,
+    "joint_embedding": 1 / 6,
+}
 RRF_K = 60
 FUSIONS: tuple[str, ...] = ("weighted", "rrf")
 

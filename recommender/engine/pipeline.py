@@ -57,7 +57,7 @@ class EngineConfig:
     # The saved CLIP model directory when encoder is "clip" (settings.ENGINE_CLIP_DIR; docs/clip.md).
     clip_dir: str = ""
     mood_artifact: str = str(DEFAULT_MOOD_DIR)
-    strategies: tuple[str, ...] = ("va_match", "emotion")
+    strategies: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
     fusion_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
     # "weighted" (weighted score sum) or "rrf" (weighted reciprocal-rank fusion); see fusion.py.
     fusion: str = "weighted"
@@ -72,6 +72,21 @@ class EngineConfig:
 
     def with_weights(self, weights: Mapping[str, float]) -> EngineConfig:
         return replace(self, fusion_weights=tuple(sorted(weights.items())))
+
+    @classmethod
+    def for_encoder(cls, encoder: str, clip_dir: str = "") -> EngineConfig:
+        """The shipped default for an encoder. The learned heads (feature_prediction, joint_embedding)
+        were trained on EfficientNet-Lite0 embeddings, so another encoder gets the strategies that work
+        from mood alone, weighted as the validation search found best for that pair (2/3, 1/3)."""
+        if encoder == EFFICIENTNET_LITE0:
+            return cls(encoder=encoder, clip_dir=clip_dir)
+        weights = {"va_match": 2 / 3, "emotion": 1 / 3}
+        return cls(
+            encoder=encoder,
+            clip_dir=clip_dir,
+            strategies=tuple(weights),
+            fusion_weights=tuple(weights.items()),
+        )
 
 
 def align_arousal(arousal: float, catalogue: TrackCatalogue) -> float:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommender.engine.pipeline import EngineConfig
 from recommender.engine.types import IMAGE_EMOTIONS, PhotoAnalysis, TrackRow
+
+
+def mood_only_config(**overrides: object) -> EngineConfig:
+    """The V/A and emotion strategies only: synthetic photos have no real encoder embedding for the heads."""
+    weights = {"va_match": 0.6, "emotion": 0.4}
+    return EngineConfig(strategies=tuple(weights), fusion_weights=tuple(weights.items()), **overrides)  # type: ignore[arg-type]
 
 
 def make_photo(valence: float, arousal: float, top: str = "joy") -> PhotoAnalysis:

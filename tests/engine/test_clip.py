@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import string
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,7 @@ def test_zero_shot_mood_matches_the_prompts(encoder: ClipEncoder) -> None:
 def test_engine_analyses_a_photo_with_clip_and_zero_shot_mood(
     clip_dir: Path, catalogue: TrackCatalogue
 ) -> None:
-    engine = Engine(EngineConfig(encoder=CLIP, clip_dir=str(clip_dir)))
+    engine = Engine(EngineConfig.for_encoder(CLIP, clip_dir=str(clip_dir)))
     photo = engine.analyse(photos(1)[0])
     assert engine.mood.version == ZERO_SHOT_MOOD_VERSION  # the default artifact is for EfficientNet
     assert photo.embedding.shape == (PROJECTION_DIM,)
@@ -167,7 +168,7 @@ def test_a_trained_clip_mood_head_is_preferred(clip_dir: Path, tmp_path: Path) -
     trained = MoodModel.load(head)
     assert trained.card["encoder"] == CLIP and trained.input_dim == PROJECTION_DIM + len(COLOUR_KEYS)
 
-    engine = Engine(EngineConfig(encoder=CLIP, clip_dir=str(clip_dir), mood_artifact=str(head)))
+    engine = Engine(replace(EngineConfig.for_encoder(CLIP, clip_dir=str(clip_dir)), mood_artifact=str(head)))
     assert engine.mood.version == "mood-clip-test" and not isinstance(engine.mood, ZeroShotMood)
     assert engine.analyse(photos(1)[0]).labels  # zero-shot scene labels come with a trained head too
 

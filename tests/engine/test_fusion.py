@@ -14,7 +14,7 @@ from recommender.engine.fusion import (
 )
 from recommender.engine.pipeline import Engine, EngineConfig
 from recommender.engine.strategies import StrategyResult
-from tests.engine.helpers import grid_rows, make_photo
+from tests.engine.helpers import grid_rows, make_photo, mood_only_config
 
 
 def results(**scores: list[float]) -> dict[str, StrategyResult]:
@@ -80,7 +80,7 @@ def test_make_fusion_rejects_unknown_kind_and_negative_weights() -> None:
 
 def test_engine_config_selects_the_fusion() -> None:
     rows = grid_rows(8, 2)
-    engine = Engine(EngineConfig(fusion="rrf"))
+    engine = Engine(mood_only_config(fusion="rrf"))
     assert isinstance(engine.fusion, ReciprocalRankFusion)
     catalogue = engine.build_catalogue(rows)
     ranked = engine.recommend(make_photo(0.8, 0.6), catalogue, top_k=5)

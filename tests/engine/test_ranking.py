@@ -15,7 +15,6 @@ from recommender.engine.pipeline import (
     PHOTO_AROUSAL_MEAN,
     PHOTO_AROUSAL_SD,
     Engine,
-    EngineConfig,
     align_arousal,
     lift_target,
 )
@@ -23,12 +22,12 @@ from recommender.engine.strategies import EmotionAgreement, StrategyResult, VAMa
 from recommender.engine.strategies.emotion_agreement import js_distance
 from recommender.engine.types import FeedbackItem, RankedTrack, TrackRow
 
-from .helpers import make_photo
+from .helpers import make_photo, mood_only_config
 
 
 def engine() -> Engine:
     # recommend() needs neither the encoder nor the mood model; they load lazily.
-    return Engine(EngineConfig())
+    return Engine(mood_only_config())
 
 
 def test_imuse_formula_values() -> None:
@@ -219,7 +218,7 @@ def test_arousal_is_aligned_to_the_catalogue_scale() -> None:
     assert align_arousal(PHOTO_AROUSAL_MEAN + PHOTO_AROUSAL_SD, cat) == pytest.approx(0.75 + sd)
     photo = make_photo(0.5, PHOTO_AROUSAL_MEAN)
     aligned = engine().recommend(photo, cat, top_k=1)
-    raw = Engine(EngineConfig(align_arousal=False)).recommend(photo, cat, top_k=1)
+    raw = Engine(mood_only_config(align_arousal=False)).recommend(photo, cat, top_k=1)
     assert aligned[0].track_id == 10
     assert raw[0].track_id == 0
     # A catalogue with a single arousal value cannot be aligned to: the photo's value is kept.
