@@ -27,8 +27,9 @@ class Command(BaseCommand):
     def run_from_argv(self, argv: list[str]) -> None:
         # Everything after the trainer's name belongs to the trainer, including its --flags.
         if len(argv) > 2 and argv[2] in TRAINERS:
+            options = argv[3:][1:] if argv[3:4] == ["--"] else argv[3:]
             try:
-                self._train(argv[2], argv[3:])
+                self._train(argv[2], options)
             except CommandError as exc:
                 self.stderr.write(f"CommandError: {exc}")
                 sys.exit(1)
