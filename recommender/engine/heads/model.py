@@ -200,6 +200,17 @@ def load_heads(directory: str) -> HeadsModel:
     return HeadsModel.load(directory)
 
 
+class UsesHeads:
+    """For strategies built on the heads artifact: checked at construction, loaded on first use."""
+
+    def __init__(self, artifact: Path | str = DEFAULT_HEADS_DIR) -> None:
+        self.artifact = str(require_artifact(artifact))
+
+    @property
+    def model(self) -> HeadsModel:
+        return load_heads(self.artifact)
+
+
 def rank_photos_for_track(
     model: HeadsModel, track: TrackRow, embeddings: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

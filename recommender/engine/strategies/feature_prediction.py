@@ -12,12 +12,11 @@ The strategy scores the photo itself: in "lift" mode the V/A strategies carry th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from ..catalogue_index import TrackCatalogue, TrackRepresentation
-from ..heads.model import DEFAULT_HEADS_DIR, HeadsModel, load_heads, require_artifact
+from ..heads.model import UsesHeads
 from ..heads.track_inputs import FEATURE_NAMES, feature_weights, l2_rows
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult
@@ -54,15 +53,8 @@ def describe_prediction(predicted: np.ndarray, count: int = 2) -> list[str]:
     return words
 
 
-class FeaturePrediction:
+class FeaturePrediction(UsesHeads):
     name = "feature_prediction"
-
-    def __init__(self, artifact: Path | str = DEFAULT_HEADS_DIR) -> None:
-        self.artifact = str(require_artifact(artifact))
-
-    @property
-    def model(self) -> HeadsModel:
-        return load_heads(self.artifact)
 
     def track_representations(self) -> Mapping[str, TrackRepresentation]:
         def vectors(rows: Sequence[TrackRow]) -> np.ndarray:

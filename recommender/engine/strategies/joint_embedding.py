@@ -13,27 +13,19 @@ The strategy scores the photo itself: in "lift" mode the V/A strategies carry th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from ..catalogue_index import TrackCatalogue, TrackRepresentation
-from ..heads.model import DEFAULT_HEADS_DIR, HeadsModel, load_heads, require_artifact
+from ..heads.model import UsesHeads
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult
 
 VECTORS = "joint_embedding"
 
 
-class JointEmbedding:
+class JointEmbedding(UsesHeads):
     name = "joint_embedding"
-
-    def __init__(self, artifact: Path | str = DEFAULT_HEADS_DIR) -> None:
-        self.artifact = str(require_artifact(artifact))
-
-    @property
-    def model(self) -> HeadsModel:
-        return load_heads(self.artifact)
 
     def track_representations(self) -> Mapping[str, TrackRepresentation]:
         def vectors(rows: Sequence[TrackRow]) -> np.ndarray:
