@@ -1,7 +1,10 @@
-"""Track-vector index at scale: exact IndexFlatIP against approximate indexes, and the latency the
-strategies add per photo at catalogue scale. Prints one JSON object.
+"""Track-vector index at scale: the index TrackCatalogue itself chooses for a representation of that
+size (catalogue_index.vector_index_for: IVF-SQ8 with calibrated nprobe above --approximate-above rows,
+exact below) against exact IndexFlatIP in the same run, and the latency the strategies add per photo at
+catalogue scale. Prints one JSON object.
 
     python bench/index_scale.py [--vectors 1000000] [--dims 128 256] [--queries 1000] [--hnsw]
+                                [--approximate-above 100000]
     python bench/index_scale.py --skip-index --tracks 30000      # only the strategy latency
 
 Vectors are synthetic and L2-normalised, drawn around 2,000 random centres (real track embeddings are
@@ -9,7 +12,10 @@ clustered; uniformly random high-dimensional vectors have no near neighbours to 
 approximate index look worse than it is on real data). They are generated in chunks into one float32
 array. Per index: build time, index bytes (the serialised size), process RSS growth during the build,
 single-query latency p50/p95 over `--queries` queries with faiss using 1 and 2 OpenMP threads, and
-recall@10 against the exact index. Targets: <= 5 ms per query and <= 1 GB.
+recall@10 against the exact index. For the catalogue's approximate index also: its settings, an nprobe
+sweep, and the RSS growth and latency after saving it and reading it back memory-mapped, as a serving
+process does. Plus the 2-d V/A index (exact IndexFlatL2; the engine asks it for 500 candidates) at the
+same size. Targets: <= 5 ms per query and <= 1 GB.
 
 strategy_latency() is importable: the ms each registered strategy adds per photo over a synthetic
 catalogue of `tracks` tracks, and recommend() with the default vs all available strategies.
@@ -34,7 +40,12 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from recommender.engine.catalogue_index import TrackCatalogue  # noqa: E402
+from recommender.engine.catalogue_index import (  # noqa: E402
+    APPROXIMATE_ABOVE,
+    TrackCatalogue,
+    exact_index,
+    vector_index_for,
+)
 from recommender.engine.colour import colour_stats, describe_colour  # noqa: E402
 from recommender.engine.evaluation.runner import precomputed  # noqa: E402
 from recommender.engine.pipeline import Engine, EngineConfig  # noqa: E402
@@ -74,13 +85,13 @@ def index_bytes(index: faiss.Index) -> int:
         return os.path.getsize(handle.name)
 
 
-def latency(index: faiss.Index, queries: np.ndarray, threads: int) -> dict[str, float]:
+def latency(index: faiss.Index, queries: np.ndarray, threads: int, k: int = K) -> dict[str, float]:
     faiss.omp_set_num_threads(threads)
-    index.search(queries[:1], K)  # warm-up
+    index.search(queries[:1], k)  # warm-up
     ms = []
     for i in range(len(queries)):
         t = time.perf_counter()
-        index.search(queries[i : i + 1], K)
+        index.search(queries[i : i + 1], k)
         ms.append((time.perf_counter() - t) * 1000)
     ms.sort()
     return {"p50_ms": round(statistics.median(ms), 3), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 3)}
@@ -94,13 +105,16 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
 def measure(
     name: str, build: Any, base: np.ndarray, queries: np.ndarray, truth: np.ndarray | None
 ) -> tuple[faiss.Index, dict[str, Any]]:
+    """build(base) -> (index, settings); its cost, size, latency and recall against truth."""
     faiss.omp_set_num_threads(2)  # build with both cores
     rss0 = rss_bytes()
     t = time.perf_counter()
-    index = build(base)
+    index, settings = build(base)
     build_s = time.perf_counter() - t
     row: dict[str, Any] = {
         "index": name,
+        "kind": "approximate" if settings else "exact",
+        "settings": settings,
         "build_s": round(build_s, 2),
         "index_bytes": index_bytes(index),
         "rss_delta_bytes": rss_bytes() - rss0,
@@ -115,62 +129,88 @@ def measure(
     return index, row
 
 
-def build_flat(base: np.ndarray) -> faiss.Index:
-    index = faiss.IndexFlatIP(base.shape[1])
-    for start in range(0, len(base), CHUNK):
-        index.add(base[start : start + CHUNK])
-    return index
-
-
-def build_ivf_sq8(base: np.ndarray, nlist: int = 4096, nprobe: int = 32) -> faiss.Index:
-    d = base.shape[1]
-    quantiser = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFScalarQuantizer(
-        quantiser, d, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    sample = base[np.random.default_rng(1).choice(len(base), min(len(base), 64 * nlist), replace=False)]
-    index.train(sample)
-    for start in range(0, len(base), CHUNK):
-        index.add(base[start : start + CHUNK])
-    index.nprobe = nprobe
-    return index
-
-
-def build_hnsw(base: np.ndarray, m: int = 32, ef_search: int = 64) -> faiss.Index:
+def build_hnsw(base: np.ndarray, m: int = 32, ef_search: int = 64) -> tuple[faiss.Index, dict[str, Any]]:
     index = faiss.IndexHNSWFlat(base.shape[1], m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 40
     for start in range(0, len(base), CHUNK):
         index.add(base[start : start + CHUNK])
     index.hnsw.efSearch = ef_search
-    return index
+    return index, {"M": m, "efSearch": ef_search}
 
 
-def index_scale(n: int, d: int, n_queries: int, hnsw: bool) -> dict[str, Any]:
+def mmap_reload(index: faiss.Index, queries: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    """Save the index and read it back memory-mapped (as TrackCatalogue.load does): RSS growth of the
+    load, latency and recall of the mapped copy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "vec.faiss")
+        faiss.write_index(index, path)
+        rss0 = rss_bytes()
+        mapped = faiss.read_index(path, faiss.IO_FLAG_MMAP)
+        loaded_rss = rss_bytes() - rss0
+        faiss.omp_set_num_threads(2)
+        _, found = mapped.search(queries, K)
+        return {
+            "rss_delta_bytes_after_load": loaded_rss,
+            "rss_delta_bytes_after_queries": rss_bytes() - rss0,
+            "nprobe": faiss.extract_index_ivf(mapped).nprobe,
+            "recall_at_10": recall_at_k(found, truth),
+            "query_1_thread": latency(mapped, queries, 1),
+        }
+
+
+def va_index_latency(n: int, n_queries: int, k: int = 500) -> dict[str, Any]:
+    """The 2-d V/A index the catalogue keeps exact: k-nearest latency over n positioned tracks."""
+    rng = np.random.default_rng(4)
+    index = faiss.IndexFlatL2(2)
+    index.add(rng.uniform(size=(n, 2)).astype(np.float32))
+    return {
+        "index": "IndexFlatL2 (exact, V/A)",
+        "tracks": n,
+        "k": k,
+        **latency(index, rng.uniform(size=(n_queries, 2)).astype(np.float32), 1, k),
+    }
+
+
+def index_scale(n: int, d: int, n_queries: int, hnsw: bool, approximate_above: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((CENTRES, d)).astype(np.float32)
     t = time.perf_counter()
     base = clustered(n, d, seed=1, centres=centres)
     queries = clustered(n_queries, d, seed=2, centres=centres)
-    out: dict[str, Any] = {"vectors": n, "dim": d, "generate_s": round(time.perf_counter() - t, 2)}
-    flat, row = measure("IndexFlatIP (exact)", build_flat, base, queries, None)
+    out: dict[str, Any] = {
+        "vectors": n,
+        "dim": d,
+        "approximate_above": approximate_above,
+        "generate_s": round(time.perf_counter() - t, 2),
+    }
+    flat, row = measure("IndexFlatIP (exact)", lambda b: (exact_index(b), {}), base, queries, None)
     faiss.omp_set_num_threads(2)
     _, truth = flat.search(queries, K)
     row["recall_at_10"] = 1.0
     rows = [row]
     del flat
-    ivf, row = measure("IVF4096,SQ8 (nprobe 32)", build_ivf_sq8, base, queries, truth)
-    # nprobe trades recall for speed without a rebuild.
-    sweep = []
-    for nprobe in (8, 16, 32, 64):
-        faiss.ParameterSpace().set_index_parameter(ivf, "nprobe", nprobe)
-        faiss.omp_set_num_threads(2)
-        _, found = ivf.search(queries, K)
-        sweep.append(
-            {"nprobe": nprobe, "recall_at_10": recall_at_k(found, truth), **latency(ivf, queries[:300], 1)}
-        )
-    row["nprobe_sweep_1_thread"] = sweep
+    chosen, row = measure(
+        "TrackCatalogue's choice", lambda b: vector_index_for(b, approximate_above), base, queries, truth
+    )
+    if row["settings"]:
+        # nprobe trades recall for speed without a rebuild.
+        sweep = []
+        for nprobe in sorted({1, 2, 4, 8, 16, 32, 64, int(row["settings"]["nprobe"])}):
+            faiss.extract_index_ivf(chosen).nprobe = nprobe
+            faiss.omp_set_num_threads(2)
+            _, found = chosen.search(queries, K)
+            sweep.append(
+                {
+                    "nprobe": nprobe,
+                    "recall_at_10": recall_at_k(found, truth),
+                    **latency(chosen, queries[:300], 1),
+                }
+            )
+        faiss.extract_index_ivf(chosen).nprobe = int(row["settings"]["nprobe"])
+        row["nprobe_sweep_1_thread"] = sweep
+        row["memory_mapped_reload"] = mmap_reload(chosen, queries, truth)
     rows.append(row)
-    del ivf
+    del chosen
     if hnsw:
         index, row = measure("HNSW32,Flat (efSearch 64)", build_hnsw, base, queries, truth)
         rows.append(row)
@@ -312,6 +352,12 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--hnsw", action="store_true", help="also build HNSW32 (slow to build on 2 cores)")
+    parser.add_argument(
+        "--approximate-above",
+        type=int,
+        default=APPROXIMATE_ABOVE,
+        help="the catalogue's threshold for an approximate index (TrackCatalogue.build's approximate_above)",
+    )
     parser.add_argument("--tracks", type=int, default=30_000, help="catalogue size for the strategy latency")
     parser.add_argument("--skip-index", action="store_true")
     parser.add_argument("--skip-strategies", action="store_true")
@@ -322,7 +368,10 @@ def main() -> None:
         "targets": {"query_ms": 5, "index_bytes": 1 << 30},
     }
     if not args.skip_index:
-        result["index"] = [index_scale(args.vectors, d, args.queries, args.hnsw) for d in args.dims]
+        result["index"] = [
+            index_scale(args.vectors, d, args.queries, args.hnsw, args.approximate_above) for d in args.dims
+        ]
+        result["va_index"] = va_index_latency(args.vectors, args.queries)
     if not args.skip_strategies:
         faiss.omp_set_num_threads(1)  # what runtime.configure_threads sets in the engine
         result["strategies"] = strategy_latency(args.tracks)

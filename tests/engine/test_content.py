@@ -8,8 +8,8 @@ from recommender.engine.catalogue_index import TrackCatalogue
 from recommender.engine.imagenet import imagenet_labels, top_labels
 from recommender.engine.pipeline import Engine, EngineConfig
 from recommender.engine.strategies import ContentMatch, VAMatch
-from recommender.engine.strategies.content import decode_words, encode_words, photo_text
-from recommender.engine.text import get_text_encoder
+from recommender.engine.strategies.content import TEXT_VECTORS, TITLE_WEIGHT, photo_text, track_words
+from recommender.engine.text import get_text_encoder, text_model_version
 from recommender.engine.types import TrackRow
 from tests.engine.helpers import make_photo
 
@@ -46,10 +46,36 @@ def test_top_labels_are_sorted_probabilities() -> None:
     assert second[0][0] == "zebra"
 
 
-def test_words_survive_the_code_point_round_trip() -> None:
-    words = ["pop", "Chill Vibes", "Café del Mar ☀"]
-    assert decode_words(encode_words(words)) == words
-    assert decode_words(encode_words(["rock", "x" * 120, "cut"])) == ["rock", "x" * 120]
+def test_repeated_texts_are_embedded_once_with_the_same_vector() -> None:
+    encoder = get_text_encoder()
+    texts = ["rain", "sun", "rain", "a long sentence about a quiet night in the city", "sun"]
+    vectors = encoder.encode(texts)
+    assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[1], vectors[4])
+    assert np.allclose(vectors, encoder.encode(texts[:2] + texts[3:4])[[0, 1, 0, 2, 1]], atol=1e-5)
+    assert encoder.version == text_model_version() and "all-minilm-l6-v2" in encoder.version
+
+
+def test_track_words_are_the_genre_then_distinct_tags() -> None:
+    assert track_words("pop", ["Pop", " summer hits ", "", "a|b", "summer hits"]) == (
+        "pop",
+        "summer hits",
+        "a|b",
+    )
+    assert track_words("", []) == ()
+
+
+def test_track_vectors_mix_title_and_words_and_match_one_by_one_encoding() -> None:
+    rows = [*_rows(), TrackRow(4, "Nobody", "Untagged", 0.5, 0.5)]
+    strategy = ContentMatch()
+    vectors = strategy.track_vectors(rows)
+    encoder = strategy.encoder
+    for row, vector in zip(rows, vectors, strict=True):
+        title = encoder.encode([f"{row.title} by {row.artist}"])[0]
+        words = track_words(row.genre, row.tags)
+        mean = encoder.encode(list(words)).mean(axis=0) if words else 0.0
+        expected = title if not words else TITLE_WEIGHT * title + (1 - TITLE_WEIGHT) * mean
+        assert np.allclose(vector, expected / np.linalg.norm(expected), atol=1e-4)
+    assert strategy.track_vectors([]).shape == (0, 384)
 
 
 def _rows() -> list[TrackRow]:
@@ -71,7 +97,7 @@ def test_content_ranks_the_beach_track_first_for_a_beach_holiday_photo() -> None
         strategies=[VAMatch(), ContentMatch()],
     )
     catalogue = engine.build_catalogue(_rows())
-    assert catalogue.vectors["text_minilm"].shape == (3, 384)
+    assert list(catalogue.vectors) == [TEXT_VECTORS] and catalogue.vectors[TEXT_VECTORS].shape == (3, 384)
     ranked = engine.recommend(photo, catalogue, top_k=3, context="holiday")
     assert [r.track_id for r in ranked][:1] == [1]
     assert ranked[-1].track_id != 1
@@ -104,3 +130,4 @@ def test_content_scores_survive_save_and_load(tmp_path) -> None:
     assert rows[0] == 1
     result = strategy.score(photo, photo.va, loaded, rows)
     assert "rainy night" in result.reasons[0]
+    assert loaded.tags[1] == ["rainy night", "sleep"] and loaded.genres[1] == "ambient"

@@ -13,6 +13,8 @@ statistics and dropout is the identity, so numpy runs them without torch.
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,10 +81,16 @@ class HeadsModel:
     genres: list[str]
     use_text: bool
     card: dict[str, Any]
+    weights_sha256: str = ""  # of the weights.npz it was loaded from ("" when not loaded from disk)
 
     @property
     def version(self) -> str:
         return str(self.card.get("model_version", "unknown"))
+
+    @property
+    def fingerprint(self) -> str:
+        """'heads-v1+<weights digest>': changes when the artifact is retrained, even under the same name."""
+        return f"{self.version}+{self.weights_sha256[:12] or 'unsaved'}"
 
     @property
     def embedding_dim(self) -> int:
@@ -164,7 +172,8 @@ class HeadsModel:
         card = json.loads((directory / "card.json").read_text())
         if list(card.get("features", [])) != list(FEATURE_NAMES):
             raise ValueError(f"heads model at {directory} uses another feature order; retrain it")
-        with np.load(directory / "weights.npz") as w:
+        weights = (directory / "weights.npz").read_bytes()
+        with np.load(io.BytesIO(weights)) as w:
             return cls(
                 feature_in_mean=w["feature_in_mean"],
                 feature_in_std=w["feature_in_std"],
@@ -179,6 +188,7 @@ class HeadsModel:
                 genres=list(card["genres"]),
                 use_text=bool(card["use_text"]),
                 card=card,
+                weights_sha256=hashlib.sha256(weights).hexdigest(),
             )
 
 

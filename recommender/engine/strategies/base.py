@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +41,33 @@ class NeedsTrackVectors(Protocol):
     def track_representations(self) -> Mapping[str, TrackRepresentation]:
         """name -> function computing an (n, d) matrix for the catalogue's rows; names are global."""
         ...
+
+
+@runtime_checkable
+class VersionedTrackVectors(Protocol):
+    """A NeedsTrackVectors strategy that says which model/code computes its track vectors."""
+
+    def representation_version(self) -> str:
+        """Changes whenever the vectors track_representations() computes for the same rows would
+        (a retrained artifact, another text model, a change in how vectors are combined)."""
+        ...
+
+
+def representations_version(strategies: Iterable[object]) -> str:
+    """A short digest of every track vector the strategies need and the version of what computes it,
+    for versioning a saved catalogue index. A strategy without representation_version() counts as
+    "unversioned": its vectors are rebuilt only when the catalogue itself changes."""
+    parts = []
+    for strategy in strategies:
+        if isinstance(strategy, NeedsTrackVectors):
+            names = ",".join(sorted(strategy.track_representations()))
+            version = (
+                strategy.representation_version()
+                if isinstance(strategy, VersionedTrackVectors)
+                else "unversioned"
+            )
+            parts.append(f"{names}={version}")
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:12]
 
 
 @runtime_checkable

@@ -8,10 +8,7 @@ linearly from [COS_LOW, COS_HIGH] to [0, 1] (MiniLM cosines between such short t
 strategy proposes its own nearest tracks, so a strong topic match competes even when its mood is far
 from the photo's.
 
-Reasons name the track's tags/genre closest to the photo text. TrackCatalogue keeps no tags, so they
-travel with the catalogue as a second representation, "text_words": the Unicode code points of
-"genre|tag|tag..." (whole words, up to WORDS_CHARS characters), saved and memory-mapped like any
-other vector.
+Reasons name the track's tags/genre (kept by the catalogue with its titles) closest to the photo text.
 """
 
 from __future__ import annotations
@@ -22,13 +19,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..catalogue_index import TrackCatalogue, TrackRepresentation
-from ..text import TextEncoder, get_text_encoder
+from ..text import TextEncoder, get_text_encoder, text_model_version
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult
 
 TEXT_VECTORS = "text_minilm"
-WORD_VECTORS = "text_words"
-WORDS_CHARS = 128
 # Share of the track vector from "title by artist"; the rest is the mean of its genre/tag vectors.
 TITLE_WEIGHT = 0.4
 # Cosine -> score: COS_LOW and below is 0, COS_HIGH and above is 1. For Emotion6 photos against the
@@ -53,35 +48,16 @@ def track_title(row: TrackRow) -> str:
     return f"{row.title} by {row.artist}" if row.artist else row.title
 
 
-def track_words(row: TrackRow) -> list[str]:
+def track_words(genre: str, tags: Sequence[str]) -> tuple[str, ...]:
     """Genre and tags, de-duplicated case-insensitively, in order."""
     seen: set[str] = set()
     words = []
-    for word in [row.genre, *row.tags]:
+    for word in [genre, *tags]:
         word = word.strip()
-        if word and word.lower() not in seen and "|" not in word:
+        if word and word.lower() not in seen:
             seen.add(word.lower())
             words.append(word)
-    return words
-
-
-def encode_words(words: Sequence[str]) -> np.ndarray:
-    """'genre|tag|...' as float32 code points (exact: code points < 2^24), zero-padded; whole words
-    only, as many as fit in WORDS_CHARS."""
-    text = ""
-    for word in words:
-        joined = f"{text}|{word}" if text else word
-        if len(joined) > WORDS_CHARS:
-            break
-        text = joined
-    out = np.zeros(WORDS_CHARS, dtype=np.float32)
-    out[: len(text)] = [ord(c) for c in text]
-    return out
-
-
-def decode_words(vector: np.ndarray) -> list[str]:
-    text = "".join(chr(int(c)) for c in np.asarray(vector) if c > 0)
-    return [w for w in text.split("|") if w]
+    return tuple(words)
 
 
 def photo_labels(photo: PhotoAnalysis) -> list[str]:
@@ -125,31 +101,41 @@ class ContentMatch:
         def texts(rows: Sequence[TrackRow]) -> np.ndarray:
             return self.track_vectors(rows)
 
-        def words(rows: Sequence[TrackRow]) -> np.ndarray:
-            return np.stack([encode_words(track_words(r)) for r in rows]).reshape(len(rows), WORDS_CHARS)
+        return {TEXT_VECTORS: texts}
 
-        return {TEXT_VECTORS: texts, WORD_VECTORS: words}
+    def representation_version(self) -> str:
+        encoder = self._encoder.version if self._encoder is not None else text_model_version()
+        # Bump the /2 when the way track texts are built or combined changes.
+        return f"{TEXT_VECTORS}/2:{encoder}:title_weight={TITLE_WEIGHT}"
 
     def track_vectors(self, rows: Sequence[TrackRow]) -> np.ndarray:
         """TITLE_WEIGHT * "title by artist" + (1 - TITLE_WEIGHT) * mean of its genre/tag vectors, unit
-        length. Tags repeat across tracks (456 distinct in the 28k-track Spotify set), so each is embedded
-        once: a 30k catalogue costs about one short text per track instead of one long one."""
-        texts = [track_title(r) for r in rows]
+        length. Tags repeat across tracks (456 distinct in the 28k-track Spotify set), so each word is
+        embedded once and each distinct genre/tag combination averaged once; the cost is one short text
+        per distinct title."""
+        titles = self._embed_titles([track_title(r) for r in rows])
+        combos: dict[tuple[str, ...], int] = {}  # distinct genre/tag combination -> its slot
+        slots = [combos.setdefault(track_words(r.genre, r.tags), len(combos)) for r in rows]
+        vocab = self._embed_words({w for combo in combos for w in combo})
+        means = np.zeros((len(combos), titles.shape[1]), dtype=np.float32)
+        for slot, combo in enumerate(combos):
+            if combo:
+                means[slot] = np.mean([vocab[w] for w in combo], axis=0)
+        has_words = np.array([bool(combo) for combo in combos], dtype=bool)[slots]
+        mixed = TITLE_WEIGHT * titles + (1 - TITLE_WEIGHT) * means[slots]
+        out = np.where(has_words[:, None], mixed, titles)
+        return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def _embed_titles(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), 384) through the title cache, so a rebuild embeds only new titles."""
         new = sorted({t for t in texts if t not in self._titles})
         if len(self._titles) + len(new) > _TITLE_CACHE_SIZE:
             self._titles.clear()
             new = sorted(set(texts))
         self._titles.update(zip(new, self.encoder.encode(new), strict=True))
-        titles = np.stack([self._titles[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
-        per_row = [track_words(r) for r in rows]
-        vocab = self._embed_words({w for ws in per_row for w in ws})
-        out = np.empty_like(titles)
-        for i, ws in enumerate(per_row):
-            v = titles[i]
-            if ws:
-                v = TITLE_WEIGHT * v + (1 - TITLE_WEIGHT) * np.mean([vocab[w] for w in ws], axis=0)
-            out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-        return out
+        if not texts:
+            return np.zeros((0, self.encoder.dim), dtype=np.float32)
+        return np.stack([self._titles[t] for t in texts])
 
     def _embed_words(self, words: set[str]) -> dict[str, np.ndarray]:
         """word -> unit vector for these words, through a bounded cache."""
@@ -226,15 +212,16 @@ class ContentMatch:
         self, q: np.ndarray, catalogue: TrackCatalogue, rows: Sequence[int], k: int = 2
     ) -> dict[int, list[str]]:
         """row -> its k tags/genre closest to the query; each new word is embedded once (one batch)."""
-        if WORD_VECTORS not in catalogue.vectors:
-            return {}
-        matrix = np.asarray(catalogue.vectors[WORD_VECTORS])
         if catalogue.version not in self._warmed:  # a loaded catalogue: embed its vocabulary in one go
             self._warmed.add(catalogue.version)
-            vocabulary = {w for combo in np.unique(matrix, axis=0) for w in decode_words(combo)}
+            vocabulary = {
+                w
+                for genre, tags in zip(catalogue.genres, catalogue.tags, strict=True)
+                for w in track_words(genre, tags)
+            }
             if len(vocabulary) <= WARM_VOCABULARY:
                 self._embed_words(vocabulary)
-        words = {row: decode_words(matrix[row]) for row in rows}
+        words = {row: track_words(catalogue.genres[row], catalogue.tags[row]) for row in rows}
         vocab = self._embed_words({w for ws in words.values() for w in ws})
         out = {}
         for row, ws in words.items():

@@ -62,6 +62,10 @@ class FeaturePrediction(UsesHeads):
 
         return {VECTORS: vectors}
 
+    def representation_version(self) -> str:
+        # Bump the /1 when the way track vectors are computed from the heads model changes.
+        return f"{VECTORS}/1:{self.model.fingerprint}"
+
     def predict(self, photo: PhotoAnalysis) -> np.ndarray:
         """The photo's predicted standardised features, (12,)."""
         return self.model.predict_features(self.model.photo_inputs(photo))[0]

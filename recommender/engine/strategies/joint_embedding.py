@@ -33,6 +33,10 @@ class JointEmbedding(UsesHeads):
 
         return {VECTORS: vectors}
 
+    def representation_version(self) -> str:
+        # Bump the /1 when the way track vectors are computed from the heads model changes.
+        return f"{VECTORS}/1:{self.model.fingerprint}"
+
     def project(self, photo: PhotoAnalysis) -> np.ndarray:
         return self.model.project_photos(np.asarray(photo.embedding)[None, :])[0]
 
