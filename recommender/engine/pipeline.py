@@ -26,12 +26,13 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from .catalogue_index import TrackCatalogue, TrackRepresentation
+from .catalogue_index import APPROXIMATE_ABOVE, TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .describe import describe_mood, describe_photo
 from .diversity import distinct_artists, diversify
 from .encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder, make_encoder
+from .faces import read_faces
 from .features import extract
 from .fusion import DEFAULT_WEIGHTS, make_fusion
 from .imagenet import top_labels
@@ -39,6 +40,7 @@ from .mood import DEFAULT_MOOD_DIR, PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodMo
 from .personalise import Ratings, personalise
 from .runtime import configure_threads
 from .strategies import STRATEGIES, NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
+from .strategies.base import representations_version
 from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
 
 Mode = Literal["match", "lift"]
@@ -66,6 +68,11 @@ class EngineConfig:
     align_arousal: bool = True
     # torch intra-op threads; None: every CPU this process may use (see runtime.py).
     torch_threads: int | None = None
+    # Find faces and read their emotion in analyse() (faces.py, ~10-30 ms of CPU per photo), when a
+    # configured strategy reads them (only aesthetics does).
+    faces: bool = True
+    # Track-vector sets with more rows than this get an approximate IVF-SQ8 index (catalogue_index.py).
+    approximate_above: int = APPROXIMATE_ABOVE
 
     def weights(self) -> dict[str, float]:
         return dict(self.fusion_weights)
@@ -86,6 +93,7 @@ class EngineConfig:
             clip_dir=clip_dir,
             strategies=tuple(weights),
             fusion_weights=tuple(weights.items()),
+            faces=False,  # no strategy of this set reads faces
         )
 
 
@@ -168,10 +176,17 @@ class Engine:
                     labels=shown[i],
                 )
             )
+        if self.reads_faces:
+            for photo, image in zip(out, images, strict=True):
+                photo.faces = read_faces(image)
         if isinstance(self.encoder, ClipEncoder):  # zero-shot scene labels
             for photo, labels in zip(out, self.encoder.scene_labels(feats.embeddings), strict=True):
                 photo.labels = labels
         return out
+
+    @property
+    def reads_faces(self) -> bool:
+        return self.config.faces and any(getattr(s, "uses_faces", False) for s in self.strategies)
 
     # --- ranking --------------------------------------------------------------------------------------
 
@@ -185,7 +200,16 @@ class Engine:
 
     def build_catalogue(self, rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
         """The catalogue index with every track vector this engine's strategies need."""
-        return TrackCatalogue.build(rows, version, representations=self.track_representations())
+        return TrackCatalogue.build(
+            rows,
+            version,
+            representations=self.track_representations(),
+            approximate_above=self.config.approximate_above,
+        )
+
+    def representation_version(self) -> str:
+        """Digest of what computes this engine's track vectors (part of the served index version)."""
+        return representations_version(self.strategies)
 
     def recommend(
         self,

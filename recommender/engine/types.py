@@ -10,6 +10,27 @@ import numpy as np
 IMAGE_EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 
 
+@dataclass(frozen=True)
+class FaceReading:
+    """The faces found in a photo (faces.py); the default means none were found (or faces were not read).
+
+    boxes are (x, y, width, height) in the photo's pixels, largest first; emotions is the face-area-weighted
+    mean distribution over IMAGE_EMOTIONS (empty without faces); coverage is the share of the photo's area
+    inside a face box, in [0, 1].
+    """
+
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
+    emotions: dict[str, float] = field(default_factory=dict)
+    coverage: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.boxes)
+
+    def top_emotion(self) -> str | None:
+        return max(self.emotions, key=lambda k: self.emotions[k]) if self.emotions else None
+
+
 @dataclass
 class PhotoAnalysis:
     """What the engine knows about one photo.
@@ -28,6 +49,7 @@ class PhotoAnalysis:
     labels: list[tuple[str, float]] = field(default_factory=list)
     # Words the user added about the photo ("our wedding", "rainy Sunday"); set per request.
     context: str = ""
+    faces: FaceReading = field(default_factory=FaceReading)
 
     @property
     def va(self) -> tuple[float, float]:
