@@ -8,7 +8,7 @@ is stratified by keyword folder and decided by a hash of the file name (stable a
 Tracks: the TidyTuesday Spotify songs file (2020-01-21). Its "sources" are the playlists that contributed
 the tracks, so tracks are split by playlist: a track belongs to the split of the first playlist it appears
 in, decided by a hash of that playlist's id (70/15/15). Playlist names ("Sad Songs", "Chill Vibes") are kept
-as weak human context for each track.
+as weak human context for each track; playlist_moods.py turns them into weak mood labels.
 """
 
 from __future__ import annotations

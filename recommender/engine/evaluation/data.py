@@ -3,8 +3,10 @@
 Real data: Emotion6 photos of one split (test for the report, val for the weight search) and the
 TidyTuesday tracks of the same split (tracks are split by playlist, i.e. by source). The mood model used
 here is trained on the TRAIN photos only (train_mood's own fitting code), so no test photo was seen in
-training; the shipped artifact (trained on all of Emotion6) is not used. Encoder features, the trained
-model and the photo analyses are cached under the cache directory, keyed by what they depend on.
+training; the shipped artifact (trained on all of Emotion6) is not used unless a mood artifact directory
+is given (then the report says so: a model that saw test photos gives optimistic numbers). Encoder
+features, the trained model and the photo analyses are cached under the cache directory, keyed by what
+they depend on. Tracks carry their weak playlist label (playlist_moods.py) for the playlist-mood relevance.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PIL import Image
 from .. import datasets
 from ..mood import MoodModel
 from ..pipeline import Engine, EngineConfig
+from ..playlist_moods import weak_labels
 from ..runtime import configure_threads
 from ..tracks import track_position
 from ..training import train_mood
@@ -73,6 +76,7 @@ class EvalData:
     test_tracks: list[TrackRow]
     val_tracks: list[TrackRow]
     notes: list[str] = field(default_factory=list)
+    track_moods: dict[int, int] = field(default_factory=dict)  # track id -> weak playlist quadrant
 
 
 def positioned(rows: Sequence[TrackRow]) -> list[TrackRow]:
@@ -144,15 +148,39 @@ def analyse_photos(
     return out
 
 
-def load_real(data_root: Path, cache: Path = DEFAULT_CACHE, config: EngineConfig | None = None) -> EvalData:
-    """Emotion6 + TidyTuesday from data_root (raises FileNotFoundError when either is absent)."""
+def given_mood(directory: Path, encoder: str) -> tuple[MoodModel, str]:
+    """A mood artifact chosen by the caller, and a line for the report about what it was trained on."""
+    model = MoodModel.load(Path(directory))
+    trained_on = model.card.get("encoder")
+    if trained_on not in (None, encoder):
+        raise ValueError(f"mood model at {directory} was trained on {trained_on}, not {encoder}")
+    seen = str(model.card.get("training_data", "not stated in its card"))
+    return model, (
+        f"mood model: the given artifact {directory} ({model.version}; training data: {seen}); if it "
+        "was trained on test-split photos, the model numbers are optimistic"
+    )
+
+
+def load_real(
+    data_root: Path,
+    cache: Path = DEFAULT_CACHE,
+    config: EngineConfig | None = None,
+    mood_dir: Path | None = None,
+) -> EvalData:
+    """Emotion6 + TidyTuesday from data_root (raises FileNotFoundError when either is absent).
+    mood_dir: a mood artifact to use instead of the train-split model fitted here."""
     config = config or EngineConfig()
     ds = datasets.load_emotion6(data_root / "emotion6")
     songs = datasets.load_spotify_songs(data_root / "spotify_songs" / "spotify_songs.csv")
     # Paths relative to the working directory, as train_mood sees them when run from the repository
     # root: then both share one feature cache file.
     ds.paths = [Path(os.path.relpath(p)) for p in ds.paths]
-    model, _ = train_split_mood(ds, config.encoder, cache)
+    notes: list[str] = []
+    if mood_dir is not None:
+        model, note = given_mood(mood_dir, config.encoder)
+        notes.append(note)
+    else:
+        model, _ = train_split_mood(ds, config.encoder, cache)
     model_key = _digest(model.w_valence.tobytes(), model.w_arousal.tobytes(), model.w_emotion.tobytes())
     engine = Engine(config, mood=model)
 
@@ -169,16 +197,27 @@ def load_real(data_root: Path, cache: Path = DEFAULT_CACHE, config: EngineConfig
     def tracks(split: datasets.Split) -> list[TrackRow]:
         return positioned([s.row for s in songs if s.split == split])
 
+    mood_source = (
+        f"mood model from {mood_dir}"
+        if mood_dir is not None
+        else f"mood model trained on the {len(ds.indices('train'))} train-split photos"
+    )
+    moods = {
+        s.row.track_id: label.quadrant
+        for s, label in zip(songs, weak_labels(songs), strict=True)
+        if label is not None
+    }
     return EvalData(
         source=(
-            f"Emotion6 ({len(ds.paths)} photos; mood model trained on the {len(ds.indices('train'))} "
-            f"train-split photos) and TidyTuesday Spotify songs ({len(songs)} unique tracks), "
-            f"from {data_root}"
+            f"Emotion6 ({len(ds.paths)} photos; {mood_source}) and TidyTuesday Spotify songs "
+            f"({len(songs)} unique tracks, {len(moods)} with a weak playlist label), from {data_root}"
         ),
         test_photos=photos("test"),
         val_photos=photos("val"),
         test_tracks=tracks("test"),
         val_tracks=tracks("val"),
+        notes=notes,
+        track_moods=moods,
     )
 
 
@@ -236,14 +275,31 @@ def _synthetic_tracks(rng: np.random.Generator, n: int, first_id: int) -> list[T
     return rows
 
 
+def _synthetic_moods(rng: np.random.Generator, rows: Sequence[TrackRow], share: float) -> dict[int, int]:
+    """Weak labels for a share of the tracks: the quadrant of their V/A position, one in four at random."""
+    out = {}
+    for row in rows:
+        position = track_position(row)
+        if position is None or rng.random() >= share:
+            continue
+        q = datasets.quadrant(position[0], position[1] - 0.2)  # track arousal sits high: recentre
+        out[row.track_id] = int(rng.integers(0, 4)) if rng.random() < 0.25 else q
+    return out
+
+
 def synthetic(seed: int = 0, photos: int = 60, tracks: int = 400, dim: int = 1280) -> EvalData:
     """Random photos (human labels plus a noisy "prediction") and random tracks with audio features."""
     rng = np.random.default_rng(seed)
+    test_photos = _synthetic_photos(rng, photos, dim)
+    val_photos = _synthetic_photos(rng, photos, dim)
+    test_tracks = _synthetic_tracks(rng, tracks, 1)
+    val_tracks = _synthetic_tracks(rng, tracks, tracks + 1)
     return EvalData(
         source=f"SYNTHETIC data (seed {seed}): random photos with noisy predicted moods, random tracks",
-        test_photos=_synthetic_photos(rng, photos, dim),
-        val_photos=_synthetic_photos(rng, photos, dim),
-        test_tracks=_synthetic_tracks(rng, tracks, 1),
-        val_tracks=_synthetic_tracks(rng, tracks, tracks + 1),
+        test_photos=test_photos,
+        val_photos=val_photos,
+        test_tracks=test_tracks,
+        val_tracks=val_tracks,
         notes=["synthetic data: the numbers only show that the evaluation runs"],
+        track_moods=_synthetic_moods(rng, [*test_tracks, *val_tracks], share=0.3),
     )

@@ -1,4 +1,4 @@
-"""The two relevance definitions (DESIGN.md section 7), fixed before any result was looked at.
+"""The relevance definitions (DESIGN.md section 7), fixed before any result was looked at.
 
 (a) quadrant: a track is relevant to a photo when both fall in the same valence/arousal quadrant. The
     photo's quadrant comes from its human V/A ratings, the track's from its catalogue position
@@ -10,6 +10,12 @@
     emotion (anger, disgust, fear -> tense; joy -> happy; sadness -> sad; surprise -> energetic;
     neutral -> calm), must equal the track's top music emotion (the argmax of its music-emotion
     distribution in the catalogue, from its V/A position).
+(c) playlist mood: the photo's quadrant (as in (a), from its human V/A) must equal the track's WEAK
+    playlist label (playlist_moods.py: words of the human playlist names it appears in, e.g. "sad",
+    "chill", "workout", "metal", mapped to a quadrant). Only tracks with a weak label take part in this
+    ranking: the others are removed from every photo's ranked list before the metrics are taken (a
+    track without a label is neither relevant nor irrelevant). Weak quadrants are absolute (the
+    quadrant of the music emotion's prototype), not median splits.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from ..tracks import IMAGE_TO_MUSIC, MUSIC_EMOTIONS
 from ..types import IMAGE_EMOTIONS
 
 QUADRANTS: tuple[str, ...] = ("pleasant-excited", "unpleasant-excited", "unpleasant-calm", "pleasant-calm")
-RELEVANCES: tuple[str, ...] = ("quadrant", "emotion")
+RELEVANCES: tuple[str, ...] = ("quadrant", "emotion", "playlist_mood")
 
 
 def quadrants(va: np.ndarray, split: tuple[float, float]) -> np.ndarray:
@@ -57,22 +63,36 @@ class Relevance:
     name: str
     class_names: tuple[str, ...]
     photo_class: np.ndarray  # (n_photos,) class index
-    track_class: np.ndarray  # (n_tracks,) class index
+    track_class: np.ndarray  # (n_tracks,) class index; -1: the track takes no part
     note: str
+
+    @property
+    def participating(self) -> np.ndarray:
+        """(n_tracks,) bool: the tracks this relevance ranks (all but those without a label)."""
+        return self.track_class >= 0
+
+    @property
+    def n_tracks(self) -> int:
+        return int(self.participating.sum())
 
     def matrix(self) -> np.ndarray:
         """(n_photos, n_tracks) bool: relevant pairs."""
         return self.photo_class[:, None] == self.track_class[None, :]
 
     def relevant_counts(self) -> np.ndarray:
-        counts = np.bincount(self.track_class, minlength=len(self.class_names))
+        counts = np.bincount(self.track_class[self.participating], minlength=len(self.class_names))
         return counts[self.photo_class]
 
 
 def build_relevances(
-    photo_va: np.ndarray, photo_emotions: np.ndarray, track_va: np.ndarray, track_music: np.ndarray
+    photo_va: np.ndarray,
+    photo_emotions: np.ndarray,
+    track_va: np.ndarray,
+    track_music: np.ndarray,
+    track_weak: np.ndarray | None = None,
 ) -> dict[str, Relevance]:
-    """Both relevance definitions for human photo labels and track positions / music emotions."""
+    """The relevance definitions for human photo labels and track positions / music emotions; with
+    track_weak ((n_tracks,) weak playlist quadrant, -1 for none) also the playlist-mood relevance."""
     photo_split = median_split(photo_va)
     track_split = median_split(track_va)
     quadrant = Relevance(
@@ -93,4 +113,20 @@ def build_relevances(
         track_class=np.asarray(track_music).argmax(axis=1),
         note=f"photo top Emotion6 label mapped: {mapping}; track: top music emotion",
     )
-    return {"quadrant": quadrant, "emotion": emotion}
+    out = {"quadrant": quadrant, "emotion": emotion}
+    weak = np.asarray(track_weak if track_weak is not None else [], dtype=np.int64)
+    if len(weak) and (weak >= 0).any():
+        labelled = np.bincount(weak[weak >= 0], minlength=len(QUADRANTS))
+        out["playlist_mood"] = Relevance(
+            name="playlist_mood",
+            class_names=QUADRANTS,
+            photo_class=quadrant.photo_class,
+            track_class=weak,
+            note=(
+                f"photo quadrant as for 'quadrant'; only the {int(labelled.sum())} of {len(weak)} tracks "
+                "with a weak playlist label are ranked ("
+                + ", ".join(f"{q} {int(n)}" for q, n in zip(QUADRANTS, labelled, strict=True))
+                + ")"
+            ),
+        )
+    return out

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .metrics import METRICS
-from .relevance import RELEVANCES
-from .run import SEARCH_METRIC, Result
+from .run import KEY_METRICS, SEARCH_METRIC, Result
 
 COMMAND = "python -m recommender.engine.evaluation"
 
@@ -36,6 +35,62 @@ def _table(result: Result, relevance: str, groups: tuple[str, ...]) -> list[str]
     return lines
 
 
+def _cell(metrics: dict[str, dict[str, float]] | None, relevance: str, metric: str) -> str:
+    if metrics is None or relevance not in metrics:
+        return "–"
+    return _f(metrics[relevance][metric])
+
+
+def summary_table(result: Result) -> list[str]:
+    """Every configuration with the key metrics of every relevance side by side: `model (oracle)`."""
+    columns = [(r, m) for r in result.relevances for m in KEY_METRICS]
+    lines = [
+        "| configuration | " + " | ".join(f"{m} {r}" for r, m in columns) + " |",
+        "|" + " --- |" * (len(columns) + 1),
+        "| *chance (random ranking)* | "
+        + " | ".join(_cell(result.chance.metrics, r, m) for r, m in columns)
+        + " |",
+    ]
+    for row in result.rows:
+        oracle = row.oracle.metrics if row.oracle else None
+        cells = [f"{_cell(row.predicted.metrics, r, m)} ({_cell(oracle, r, m)})" for r, m in columns]
+        name = (
+            row.configuration.label
+            if row.group != "ablation" or "without" in row.configuration.label
+            else (f"{row.configuration.label} (ablation base)")
+        )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def versus_section(result: Result) -> list[str]:
+    if not result.versus_best_single:
+        return []
+    out = [
+        "## Does the fusion beat the best single strategy? (test split)",
+        "",
+        "The best single strategy is picked ON TEST (by model P@5, ties by NDCG@10), which flatters it; the "
+        "fusions were fixed before (shipped default) or on the validation split (searched).",
+        "",
+        "| relevance | best single strategy | its P@5 / NDCG@10 | fusion | fusion P@5 / NDCG@10 | "
+        "beats it on P@5? | on NDCG@10? |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for relevance, entry in result.versus_best_single.items():
+        for name in ("shipped default", "searched on val"):
+            if name not in entry:
+                continue
+            f = entry[name]
+            yes = {m: "**yes**" if f[f"beats_on_{m}"] else "no" for m in KEY_METRICS}
+            out.append(
+                f"| {relevance} | {entry['best_single']} | {_f(entry['P@5'])} / {_f(entry['NDCG@10'])} | "
+                f"{name}: *{f['label']}* | {_f(f['P@5'])} / {_f(f['NDCG@10'])} | "
+                f"{yes['P@5']} | {yes['NDCG@10']} |"
+            )
+    out.append("")
+    return out
+
+
 def markdown(result: Result, png_name: str, command: str) -> str:
     out = [
         "# Evaluation",
@@ -50,13 +105,15 @@ def markdown(result: Result, png_name: str, command: str) -> str:
     out += [
         f"- Strategies evaluated: {', '.join(result.strategies) or 'none'}.",
     ]
+    if result.heads:
+        out.append(f"- Learned heads (feature_prediction, joint_embedding): {result.heads}.")
     for name, why in result.skipped.items():
         out.append(f"- Skipped strategy `{name}`: {why}")
     out += [
         "",
         "## How to read it",
         "",
-        "Relevance is emotion agreement (DESIGN.md section 7), by two definitions fixed before any result "
+        "Relevance is emotion agreement (DESIGN.md section 7), by definitions fixed before any result "
         "was looked at:",
         "",
         "- **quadrant**: photo and track in the same valence/arousal quadrant. Photo quadrant from the HUMAN "
@@ -66,6 +123,14 @@ def markdown(result: Result, png_name: str, command: str) -> str:
         "- **emotion**: the photo's top HUMAN Emotion6 label mapped through `IMAGE_TO_MUSIC` to its "
         "strongest music emotion equals the track's top music emotion. "
         f"{result.relevance_notes.get('emotion', '')}.",
+        "- **playlist_mood**: the photo's HUMAN V/A quadrant (as for quadrant) equals the track's WEAK "
+        "playlist label (`recommender/engine/playlist_moods.py`: words of the names of the human playlists "
+        "the track was collected from, such as sad, chill, lofi, party, dance, workout, metal, mapped to a "
+        "quadrant; strict majority over its labelled playlists). ONLY TRACKS WITH A WEAK LABEL TAKE PART in "
+        "this ranking: the others are removed from each ranked list (order otherwise unchanged), and chance "
+        "is computed over the labelled tracks. Splits go by playlist, so whole mood playlists sit in one "
+        "split and a class can be missing from a split; photos of a class with no labelled track are left "
+        f"out. {result.relevance_notes.get('playlist_mood', 'Not measured: no track has a weak label')}.",
         "",
         "Every metric is averaged within each photo class, then across classes (macro). Photos whose class "
         "has no relevant track in the catalogue are left out "
@@ -78,6 +143,13 @@ def markdown(result: Result, png_name: str, command: str) -> str:
         "These tables rank by the RAW fused strategy scores over the whole catalogue (no artist diversity); "
         "the engine as served is below.",
         "",
+        "## Summary: P@5 and NDCG@10 for every relevance",
+        "",
+        "`model (oracle)`; the detailed tables per relevance follow.",
+        "",
+        *summary_table(result),
+        "",
+        *versus_section(result),
     ]
     mood_free = [
         r.configuration.label
@@ -91,7 +163,7 @@ def markdown(result: Result, png_name: str, command: str) -> str:
             "oracle changes nothing for them.",
             "",
         ]
-    for relevance in RELEVANCES:
+    for relevance in result.relevances:
         counts = result.class_counts.get(relevance, {})
         out += [f"## Relevance: {relevance}", ""]
         if counts:
@@ -116,7 +188,7 @@ def markdown(result: Result, png_name: str, command: str) -> str:
             "| relevance | " + " | ".join(METRICS) + " |",
             "|" + " --- |" * (len(METRICS) + 1),
         ]
-        for relevance in RELEVANCES:
+        for relevance in result.relevances:
             model, oracle = result.served["model"][relevance], result.served["oracle"][relevance]
             cells = [f"{_f(model[m])} ({_f(oracle[m])})" for m in METRICS]
             out.append(f"| {relevance} | " + " | ".join(cells) + " |")
@@ -132,7 +204,7 @@ def markdown(result: Result, png_name: str, command: str) -> str:
         f"![P@5 per configuration, and predicted against human V/A]({png_name})",
         "",
     ]
-    out += _search_section(result.search)
+    out += _search_section(result.search, result.relevances)
     out += [
         "## Timing",
         "",
@@ -142,28 +214,37 @@ def markdown(result: Result, png_name: str, command: str) -> str:
     return "\n".join(out)
 
 
-def _search_section(search: dict[str, Any]) -> list[str]:
+def _search_section(search: dict[str, Any], relevances: list[str]) -> list[str]:
     if not search or not search.get("best"):
         return []
+    measured = search.get("relevances", relevances)
+    columns = [(m, r) for m in KEY_METRICS for r in measured]
+    counts = search.get("class_counts", {}).get("playlist_mood")
+    val_note = (
+        " On the validation split the playlist-mood classes are: tracks "
+        + ", ".join(f"{k} {v}" for k, v in counts["tracks"].items())
+        + " (photos of a class without labelled tracks left out: "
+        + f"{search['excluded'].get('playlist_mood')})."
+        if counts
+        else ""
+    )
     out = [
         "## Fusion weight search (validation split)",
         "",
         f"{search['tried']} combinations of fusion kind and weights on the validation split "
-        f"({search['photos']} photos, {search['tracks']} tracks); objective: {search['objective']}. "
-        "The shipped default is not changed by this run. Best first:",
+        f"({search['photos']} photos, {search['tracks']} tracks); objective: {search['objective']}."
+        f"{val_note} The shipped default is not changed by this run (the row 'fusion: best on val "
+        "(searched)' above is this search's pick measured on test). Best first:",
         "",
-        f"| fusion | weights | objective | P@5 quadrant | P@5 emotion | {SEARCH_METRIC} quadrant | "
-        f"{SEARCH_METRIC} emotion |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| fusion | weights | objective | " + " | ".join(f"{m} {r}" for m, r in columns) + " |",
+        "|" + " --- |" * (len(columns) + 3),
     ]
     for t in search["top"]:
         weights = ", ".join(f"{n} {w:g}" for n, w in t["weights"].items() if w > 0)
-        out.append(
-            f"| {t['fusion']} | {weights} | {_f(t['objective'])} | {_f(t['P@5']['quadrant'])} | "
-            f"{_f(t['P@5']['emotion'])} | {_f(t[SEARCH_METRIC]['quadrant'])} | "
-            f"{_f(t[SEARCH_METRIC]['emotion'])} |"
-        )
+        cells = " | ".join(_f(t[m].get(r)) for m, r in columns)
+        out.append(f"| {t['fusion']} | {weights} | {_f(t['objective'])} | {cells} |")
     out.append("")
+    assert SEARCH_METRIC in KEY_METRICS
     return out
 
 
@@ -175,8 +256,11 @@ def plot(result: Result, path: Path) -> None:
 
     rows = [r for r in result.rows if r.group in ("strategy", "fusion", "searched")]
     labels = [r.configuration.label.replace("fusion: ", "") for r in rows]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 10))
-    for ax, relevance in zip(axes[0], RELEVANCES, strict=True):
+    ncols = max(2, len(result.relevances))
+    fig, axes = plt.subplots(2, ncols, figsize=(6.5 * ncols, 10), squeeze=False)
+    for ax in axes[1][2:]:
+        ax.axis("off")
+    for ax, relevance in zip(axes[0], result.relevances, strict=False):
         x = list(range(len(rows)))
         model = [r.predicted.metrics[relevance]["P@5"] for r in rows]
         ax.bar(x, model, color="#4c72b0", label="model")
@@ -189,7 +273,7 @@ def plot(result: Result, path: Path) -> None:
         ax.set_title(f"macro P@5, {relevance} relevance (test split)")
         ax.legend(fontsize=8)
     s = result.scatter
-    for ax, axis in zip(axes[1], ("valence", "arousal"), strict=True):
+    for ax, axis in zip(axes[1][:2], ("valence", "arousal"), strict=True):
         human, predicted = s[f"human_{axis}"], s[f"predicted_{axis}"]
         ax.scatter(human, predicted, s=10, alpha=0.6)
         lo = min(min(human, default=0), min(predicted, default=0))

@@ -1,22 +1,25 @@
-"""One evaluation run: test-split table (each strategy, the fusions, an ablation), chance, oracle, served
-ranking, Pearson r of the mood model, and a fusion-weight search on the validation split."""
+"""One evaluation run: test-split table (each strategy, the fusions, ablations of the shipped default and
+of the all-strategy fusion), chance, oracle, served ranking, Pearson r of the mood model, a fusion-weight
+search on the validation split, and whether the fusions beat the best single strategy on test."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..heads.model import UsesHeads
 from ..pipeline import Engine, EngineConfig
+from ..strategies import Strategy
 from ..types import IMAGE_EMOTIONS
 from .data import DEFAULT_CACHE, EvalData, PhotoSet, load_real, synthetic
 from .metrics import METRICS
-from .relevance import RELEVANCES
+from .relevance import RELEVANCES, Relevance
 from .runner import (
     Configuration,
     Judged,
@@ -33,7 +36,8 @@ from .runner import (
 QUICK_PHOTOS = 48
 QUICK_TRACKS = 600
 SEARCH_LIMIT = 200  # weightings tried per fusion kind
-SEARCH_METRIC = "NDCG@10"  # the search maximises its macro value, averaged over both relevances
+SEARCH_METRIC = "P@5"  # the search maximises its macro value, averaged over the relevances
+KEY_METRICS: tuple[str, ...] = ("P@5", "NDCG@10")  # the summary table's columns
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Options:
     search: bool = True
     served: bool = True
     seed: int = 0
+    heads: Path | None = None  # heads artifact for feature_prediction / joint_embedding (None: shipped)
+    mood: Path | None = None  # mood artifact (None: a model fitted on the Emotion6 train split)
 
 
 @dataclass
@@ -85,6 +91,9 @@ class Result:
     scatter: dict[str, list[float]]
     search: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    relevances: list[str] = field(default_factory=lambda: list(RELEVANCES))  # those this run measured
+    heads: str = ""  # the heads artifact the learned strategies used
+    versus_best_single: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +113,9 @@ class Result:
             "pearson": self.pearson,
             "search": self.search,
             "seconds": self.seconds,
+            "relevances": self.relevances,
+            "heads": self.heads,
+            "versus_best_single": self.versus_best_single,
         }
 
 
@@ -126,6 +138,7 @@ def shrink(data: EvalData) -> EvalData:
             *data.notes,
             f"--quick: at most {QUICK_PHOTOS} photos and {QUICK_TRACKS} tracks per split (evenly spaced)",
         ],
+        track_moods=data.track_moods,
     )
 
 
@@ -157,7 +170,8 @@ def mood_quality(photos: PhotoSet) -> tuple[dict[str, float], dict[str, list[flo
 
 
 def objective(judged: Judged) -> float:
-    return float(np.mean([judged.metrics[r][SEARCH_METRIC] for r in RELEVANCES]))
+    """Mean over the measured relevances of the macro SEARCH_METRIC."""
+    return float(np.mean([m[SEARCH_METRIC] for m in judged.metrics.values()]))
 
 
 def weight_grid(names: Sequence[str], limit: int, rng: np.random.Generator) -> list[dict[str, float]]:
@@ -189,13 +203,14 @@ def search_weights(split: Split, names: Sequence[str], limit: int, seed: int) ->
                     "fusion": kind,
                     "weights": weights,
                     "objective": objective(judged),
-                    "P@5": {r: judged.metrics[r]["P@5"] for r in RELEVANCES},
-                    SEARCH_METRIC: {r: judged.metrics[r][SEARCH_METRIC] for r in RELEVANCES},
+                    **{m: {r: v[m] for r, v in judged.metrics.items()} for m in KEY_METRICS},
                 }
             )
     tried.sort(key=lambda t: -t["objective"])
+    measured = list(split.relevances)
     return {
-        "objective": f"macro {SEARCH_METRIC}, mean of the {' and '.join(RELEVANCES)} relevances (val split)",
+        "objective": f"macro {SEARCH_METRIC}, mean of the {', '.join(measured)} relevances (val split)",
+        "relevances": measured,
         "tried": len(tried),
         "best": tried[0] if tried else None,
         "top": tried[:10],
@@ -206,7 +221,8 @@ def configurations(
     available: Sequence[str], config: EngineConfig
 ) -> tuple[list[tuple[str, Configuration]], list[str]]:
     """(group, configuration) pairs: each strategy alone, the default fusion in both kinds, the fusion of
-    all available strategies with equal weights, and the ablation of the larger fusion."""
+    all available strategies with equal weights, and the ablation (one strategy removed at a time) of
+    the shipped default fusion and of the all-strategy fusion."""
     notes: list[str] = []
     out = [("strategy", Configuration(name, "weighted", ((name, 1.0),))) for name in available]
     defaults = {n: w for n, w in config.weights().items() if n in config.strategies}
@@ -215,27 +231,63 @@ def configurations(
         notes.append(f"default fusion evaluated without unavailable strategies: {', '.join(missing)}")
     defaults = {n: w for n, w in defaults.items() if n in available and w > 0}
     other = "rrf" if config.fusion == "weighted" else "weighted"
-    base = defaults
     if defaults:
         weights = tuple(defaults.items())
         out.append(
             ("fusion", Configuration(f"fusion: shipped default ({config.fusion})", config.fusion, weights))
         )
         out.append(("fusion", Configuration(f"fusion: default weights, {other}", other, weights)))
+    bases: list[tuple[str, dict[str, float], str, str]] = []  # (tag, weights, kind, label)
+    if len(defaults) > 1:
+        bases.append(("default", defaults, config.fusion, f"fusion: shipped default ({config.fusion})"))
     if set(available) != set(defaults) and len(available) > 1:
         equal = tuple((n, 1.0) for n in available)
         out.append(("fusion", Configuration("fusion: all strategies, equal (weighted)", "weighted", equal)))
         out.append(("fusion", Configuration("fusion: all strategies, equal (rrf)", "rrf", equal)))
-        base = dict(equal)
-    base_kind = config.fusion if base is defaults else "weighted"
-    if len(base) > 1:
-        base_label = next(c.label for _, c in out if c.weight_map() == base and c.kind == base_kind)
-        notes.append(f"the ablation removes one strategy at a time from '{base_label}'")
-        out.append(("ablation", next(c for _, c in out if c.label == base_label)))
+        bases.append(("all", dict(equal), "weighted", "fusion: all strategies, equal (weighted)"))
+    for tag, base, kind, label in bases:
+        notes.append(f"ablation ({tag}) removes one strategy at a time from '{label}'")
+        out.append(("ablation", next(c for _, c in out if c.label == label)))
         for name in base:
             rest = tuple((n, w) for n, w in base.items() if n != name)
-            out.append(("ablation", Configuration(f"ablation: without {name}", base_kind, rest)))
+            out.append(("ablation", Configuration(f"ablation ({tag}): without {name}", kind, rest)))
     return out, notes
+
+
+def versus_best_single(rows: Sequence[Row], relevances: Sequence[str]) -> dict[str, Any]:
+    """Per relevance: the best single strategy on test (by model P@5, ties by NDCG@10) against the
+    shipped default fusion and the fusion the validation search chose."""
+    singles = [r for r in rows if r.group == "strategy"]
+    fusions = {
+        "shipped default": next(
+            (r for r in rows if r.group == "fusion" and r.configuration.label.startswith("fusion: shipped")),
+            None,
+        ),
+        "searched on val": next((r for r in rows if r.group == "searched"), None),
+    }
+    out: dict[str, Any] = {}
+    for rel in relevances:
+        if not singles:
+            break
+        best = max(
+            singles, key=lambda r: (r.predicted.metrics[rel]["P@5"], r.predicted.metrics[rel]["NDCG@10"])
+        )
+        entry: dict[str, Any] = {
+            "best_single": best.configuration.label,
+            **{m: best.predicted.metrics[rel][m] for m in KEY_METRICS},
+        }
+        for name, row in fusions.items():
+            if row is None:
+                continue
+            got = {m: row.predicted.metrics[rel][m] for m in KEY_METRICS}
+            entry[name] = {
+                "label": row.configuration.describe(),
+                **got,
+                "beats_on_P@5": bool(got["P@5"] > best.predicted.metrics[rel]["P@5"]),
+                "beats_on_NDCG@10": bool(got["NDCG@10"] > best.predicted.metrics[rel]["NDCG@10"]),
+            }
+        out[rel] = entry
+    return out
 
 
 def load(options: Options) -> EvalData:
@@ -245,7 +297,7 @@ def load(options: Options) -> EvalData:
         from .. import datasets
 
         root = options.data or datasets.default_data_root()
-        data = load_real(root, options.cache)
+        data = load_real(root, options.cache, mood_dir=options.mood)
     return shrink(data) if options.quick else data
 
 
@@ -256,7 +308,7 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
     data = data or load(options)
     seconds["load"] = time.perf_counter() - started
 
-    strategies = load_strategies(options.strategies)
+    strategies = load_strategies(options.strategies, options.heads)
     t = time.perf_counter()
     catalogue = build_catalogue(data.test_tracks, strategies, "eval-test")
     photos = data.test_photos
@@ -268,6 +320,7 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
         catalogue,
         strategies,
         config,
+        data.track_moods,
     )
     seconds["score_test"] = time.perf_counter() - t
     available = list(split.predicted.scores)
@@ -293,12 +346,24 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
         val_catalogue = build_catalogue(data.val_tracks, strategies, "eval-val")
         vp = data.val_photos
         val_split = prepare(
-            vp.predicted, None, vp.human_va, vp.human_emotions, val_catalogue, strategies, config
+            vp.predicted,
+            None,
+            vp.human_va,
+            vp.human_emotions,
+            val_catalogue,
+            strategies,
+            config,
+            data.track_moods,
         )
         names = [n for n in available if n in val_split.predicted.scores]
         limit = 20 if options.quick else SEARCH_LIMIT
         search = search_weights(val_split, names, limit, options.seed)
-        search.update(photos=len(vp), tracks=len(val_catalogue))
+        search.update(
+            photos=len(vp),
+            tracks=len(val_catalogue),
+            class_counts={r: _class_counts(rel) for r, rel in val_split.relevances.items()},
+            excluded={r: int((~k).sum()) for r, k in val_split.keep.items()},
+        )
         best = search["best"]
         if best:
             c = Configuration(
@@ -345,24 +410,33 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
         tracks=len(catalogue),
         excluded={r: int((~k).sum()) for r, k in split.keep.items()},
         relevance_notes={r: rel.note for r, rel in split.relevances.items()},
-        class_counts={
-            r: {
-                "photos": {
-                    rel.class_names[c]: int((rel.photo_class == c).sum()) for c in range(len(rel.class_names))
-                },
-                "tracks": {
-                    rel.class_names[c]: int((rel.track_class == c).sum()) for c in range(len(rel.class_names))
-                },
-            }
-            for r, rel in split.relevances.items()
-        },
+        class_counts={r: _class_counts(rel) for r, rel in split.relevances.items()},
         strategies=available,
         skipped=strategies.skipped,
-        chance=chance(split.relevances, split.keep, len(catalogue)),
+        chance=chance(split.relevances, split.keep),
         rows=rows,
         served=served,
         pearson=quality,
         scatter=scatter,
         search=search,
         seconds={k: round(v, 2) for k, v in seconds.items()},
+        relevances=list(split.relevances),
+        heads=_heads_used(strategies.available),
+        versus_best_single=versus_best_single(rows, list(split.relevances)),
     )
+
+
+def _class_counts(rel: Relevance) -> dict[str, dict[str, int]]:
+    names = rel.class_names
+    return {
+        "photos": {names[c]: int((rel.photo_class == c).sum()) for c in range(len(names))},
+        "tracks": {names[c]: int((rel.track_class == c).sum()) for c in range(len(names))},
+    }
+
+
+def _heads_used(available: Mapping[str, Strategy]) -> str:
+    """'<model_version> (<directory>)' of the heads artifact the learned strategies read, or ''."""
+    for strategy in available.values():
+        if isinstance(strategy, UsesHeads):
+            return f"{strategy.model.version} ({strategy.artifact})"
+    return ""

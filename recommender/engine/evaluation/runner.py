@@ -5,6 +5,9 @@ the one Engine.recommend uses in "match" mode); a configuration is then a fusion
 ranked by fused score (ties: lower catalogue row first, as the engine does). This is what the tables
 show. "As served" runs Engine.recommend(top_k = catalogue size) instead, with its artist diversity (no
 artist twice while unseen artists remain), which reorders the list; it is reported for the default fusion.
+
+A relevance may rank only some tracks (playlist mood: the tracks with a weak label); its metrics, chance
+and served rankings then see the catalogue with the other tracks removed, order otherwise unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +25,8 @@ from ..catalogue_index import TrackCatalogue, TrackRepresentation
 from ..fusion import RRF_K
 from ..pipeline import Engine, EngineConfig, align_arousal
 from ..strategies import STRATEGIES, NeedsTrackVectors, Strategy
+from ..strategies.feature_prediction import FeaturePrediction
+from ..strategies.joint_embedding import JointEmbedding
 from ..types import PhotoAnalysis, TrackRow
 from .metrics import chance_per_photo, macro, per_photo, ranked_relevance
 from .relevance import Relevance, build_relevances
@@ -37,15 +43,26 @@ class StrategySet:
         print(f"skipping strategy {name}: {self.skipped[name]}", file=sys.stderr)
 
 
-def load_strategies(names: Sequence[str] | None = None) -> StrategySet:
-    """Instantiate the named (default: every registered) strategies; those that fail are skipped."""
+def make_strategy(name: str, heads: Path | None = None) -> Strategy:
+    """The registered strategy; the two learned-heads strategies read the heads artifact at `heads`
+    when given (default: their shipped artifact)."""
+    if heads is not None and name == FeaturePrediction.name:
+        return FeaturePrediction(heads)
+    if heads is not None and name == JointEmbedding.name:
+        return JointEmbedding(heads)
+    return STRATEGIES[name]()
+
+
+def load_strategies(names: Sequence[str] | None = None, heads: Path | None = None) -> StrategySet:
+    """Instantiate the named (default: every registered) strategies; those that fail are skipped.
+    heads: the heads artifact directory for feature_prediction and joint_embedding."""
     out = StrategySet({})
     for name in names or list(STRATEGIES):
         if name not in STRATEGIES:
             out.skipped[name] = f"not registered (known: {', '.join(STRATEGIES)})"
             continue
         try:
-            out.available[name] = STRATEGIES[name]()
+            out.available[name] = make_strategy(name, heads)
         except Exception as exc:  # a missing artifact must not stop the evaluation
             out.skip(name, exc)
     return out
@@ -178,8 +195,8 @@ class Judged:
 def judge(scores: np.ndarray, relevances: Mapping[str, Relevance], keep: Mapping[str, np.ndarray]) -> Judged:
     out: dict[str, dict[str, float]] = {}
     for name, rel in relevances.items():
-        mask = keep[name]
-        ranked = ranked_relevance(scores[mask], rel.matrix()[mask])
+        mask, cols = keep[name], rel.participating
+        ranked = ranked_relevance(scores[mask][:, cols], rel.matrix()[mask][:, cols])
         out[name] = macro(per_photo(ranked, rel.relevant_counts()[mask]), rel.photo_class[mask])
     return Judged(out)
 
@@ -191,16 +208,19 @@ def judge_orders(
     out: dict[str, dict[str, float]] = {}
     for name, rel in relevances.items():
         mask = keep[name]
-        ranked = np.take_along_axis(rel.matrix()[mask], orders[mask], axis=1)
+        rows = orders[mask]
+        # Drop the tracks this relevance does not rank; every row keeps the same number of them.
+        rows = rows[rel.participating[rows]].reshape(len(rows), rel.n_tracks)
+        ranked = np.take_along_axis(rel.matrix()[mask], rows, axis=1)
         out[name] = macro(per_photo(ranked, rel.relevant_counts()[mask]), rel.photo_class[mask])
     return Judged(out)
 
 
-def chance(relevances: Mapping[str, Relevance], keep: Mapping[str, np.ndarray], n_tracks: int) -> Judged:
+def chance(relevances: Mapping[str, Relevance], keep: Mapping[str, np.ndarray]) -> Judged:
     out: dict[str, dict[str, float]] = {}
     for name, rel in relevances.items():
         mask = keep[name]
-        out[name] = macro(chance_per_photo(n_tracks, rel.relevant_counts()[mask]), rel.photo_class[mask])
+        out[name] = macro(chance_per_photo(rel.n_tracks, rel.relevant_counts()[mask]), rel.photo_class[mask])
     return Judged(out)
 
 
@@ -223,9 +243,15 @@ def prepare(
     catalogue: TrackCatalogue,
     strategies: StrategySet,
     config: EngineConfig,
+    track_moods: Mapping[int, int] | None = None,
 ) -> Split:
+    """track_moods: track id -> weak playlist quadrant, for the playlist-mood relevance."""
     track_va = np.asarray(catalogue.va, dtype=np.float64)
-    relevances = build_relevances(human_va, human_emotions, track_va, np.asarray(catalogue.music_emotions))
+    moods = track_moods or {}
+    weak = np.array([moods.get(int(t), -1) for t in catalogue.track_ids], dtype=np.int64)
+    relevances = build_relevances(
+        human_va, human_emotions, track_va, np.asarray(catalogue.music_emotions), weak
+    )
     keep = {name: rel.relevant_counts() > 0 for name, rel in relevances.items()}
     predicted = FusedScores(score_matrices(photos, catalogue, strategies, config))
     oracle = None

@@ -1,7 +1,9 @@
 """Train the DYLUMO feature head and the Emo-CLIM joint embedding, evaluate them, write the artifact.
 
     python -m recommender.engine.training.train_heads --data ../shared/data \
-        --out recommender/engine/artifacts/heads-v1
+        --out recommender/engine/artifacts/heads-v2
+
+(heads-v1 was trained by the same command with --out .../heads-v1 --version heads-v1 --no-weak-labels.)
 
 Data: Emotion6 photos (human valence/arousal; academic research only) and the TidyTuesday Spotify songs
 (features, genre, subgenre; MIT repository, data from the Spotify API), each with the shared fixed
@@ -19,13 +21,22 @@ There are no paired (photo, track) data, so both heads learn through valence/aro
   arousal. Valence is used as is (both sides: mean ~0.5, sd ~0.23). The head is fitted with DYLUMO's
   weighted MSE.
 * Joint embedding. Classes are the four V/A quadrants. A photo's class splits its human V/A at the
-  training photos' medians; a track's class splits its V/A position at the training tracks' medians
-  (median splits are the rank alignment of the two scales). Four SupCon losses (image->music,
-  music->image, image->image, music->music), 0.25 each, tau 0.07, on class-balanced batches.
+  training photos' medians. A track's class is its WEAK PLAYLIST LABEL when it has one
+  (playlist_moods.py: a lexicon from words of its human playlist names, such as "sad", "chill",
+  "workout", "metal", to a quadrant; strict majority over the track's labelled playlists), and otherwise
+  its V/A position split at the training tracks' medians (median splits are the rank alignment of the
+  two scales). The weak label wins because it is human context that the features do not carry (it
+  agrees with the feature quadrant for only about a third of the labelled tracks); the fallback keeps
+  every track in training. --no-weak-labels gives the heads-v1 rule (feature quadrants only). Four
+  SupCon losses (image->music, music->image, image->image, music->music), 0.25 each, tau 0.07, on
+  class-balanced batches. The feature head does not use the weak labels (its targets stay V/A-kernel
+  means; an auxiliary weak-label signal was not tried).
 
 Evaluation (image -> music): rank every positioned track of the split for each photo of the split; a
-track is relevant when its quadrant equals the photo's; P@1, P@5 and MRR are averaged per photo class,
-then across classes (macro), beside chance (a random ranking) for the same classes.
+track is relevant when its feature quadrant equals the photo's; P@1, P@5 and MRR are averaged per photo
+class, then across classes (macro), beside chance (a random ranking) for the same classes. The
+"playlist_mood" entries rank only the split's tracks that have a weak label, relevant when that label
+equals the photo's quadrant.
 """
 
 from __future__ import annotations
@@ -57,9 +68,11 @@ from ..heads.track_inputs import (
     l2_rows,
     raw_features,
 )
+from ..playlist_moods import QUADRANTS as WEAK_QUADRANTS
+from ..playlist_moods import quadrant_array, weak_labels
 from ..tracks import track_position
 
-MODEL_VERSION = "heads-v1"
+MODEL_VERSION = "heads-v2"
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 QUADRANTS = ("pleasant-excited", "unpleasant-excited", "unpleasant-calm", "pleasant-calm")
 LICENCES = {
@@ -95,6 +108,7 @@ class Config:
     tau: float = 0.07
     feature_dropout_augment: float = 0.1  # share of track features hidden per training batch
     use_text: bool = True
+    weak_labels: bool = True  # joint classes from playlist-name labels where a track has one
 
 
 @dataclass
@@ -121,6 +135,12 @@ def quadrants(valence: np.ndarray, arousal: np.ndarray, v_split: float, a_split:
     high_a = arousal >= a_split
     high_v = valence >= v_split
     return np.where(high_a, np.where(high_v, 0, 1), np.where(high_v, 3, 2)).astype(np.int64)
+
+
+def joint_track_classes(feature_classes: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """A track's joint-embedding class: its weak playlist quadrant when it has one (weak >= 0), else its
+    feature-based quadrant."""
+    return np.where(np.asarray(weak) >= 0, weak, feature_classes).astype(np.int64)
 
 
 def rank_align(values: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -299,6 +319,7 @@ def train(
     *,
     encoder: str = EFFICIENTNET_LITE0,
     version: str = MODEL_VERSION,
+    command: str = "",
 ) -> dict[str, Any]:
     """Fit both heads, save the artifact to out, evaluate the saved artifact; returns the card."""
     t0 = time.perf_counter()
@@ -309,6 +330,7 @@ def train(
     keep = np.array([p is not None for p in positions])
     rows = [r for r, k in zip(rows, keep, strict=True) if k]
     track_splits = [t.split for t, k in zip(tracks, keep, strict=True) if k]
+    weak = quadrant_array(weak_labels([t for t, k in zip(tracks, keep, strict=True) if k]))
     track_va = np.array([p[:2] for p in positions if p is not None], dtype=np.float64)
     t_idx = {s: np.array([i for i, x in enumerate(track_splits) if x == s], dtype=np.int64) for s in SPLITS}
     p_idx = {s: photos.idx(s) for s in SPLITS}
@@ -342,7 +364,8 @@ def train(
     pv_med, pa_med = (float(np.median(a[p_idx["train"]])) for a in (photos.valence, photos.arousal))
     tv_med, ta_med = (float(np.median(track_va[t_idx["train"], j])) for j in (0, 1))
     photo_labels = quadrants(photos.valence, photos.arousal, pv_med, pa_med)
-    track_labels = quadrants(track_va[:, 0], track_va[:, 1], tv_med, ta_med)
+    feature_labels = quadrants(track_va[:, 0], track_va[:, 1], tv_med, ta_med)
+    track_labels = joint_track_classes(feature_labels, weak) if cfg.weak_labels else feature_labels
     genres = sorted({r.genre.strip().lower() for r in (rows[i] for i in t_idx["train"]) if r.genre.strip()})
     track_x = joint_track_inputs(rows, scaler, genres, cfg.use_text, raw=raw)
     j_mean, j_std = standardiser(photos.embeddings[p_idx["train"]])
@@ -374,7 +397,7 @@ def train(
             "photo_class_source": "Emotion6 human valence/arousal, split at the training photos' medians",
             "track_class_source": "track V/A position (tracks.track_position: Spotify valence and the "
             "documented arousal-from-features formula), split at the training tracks' medians",
-            "playlist_keyword_labels": "not used",
+            "playlist_keyword_labels": _weak_label_card(cfg, weak, feature_labels, t_idx),
         },
         "training_data": {
             "photos": {s: len(p_idx[s]) for s in SPLITS},
@@ -383,17 +406,20 @@ def train(
             "(70/15/15)",
         },
         "licences": LICENCES,
-        "command": "python -m recommender.engine.training.train_heads --data ../shared/data "
-        "--out recommender/engine/artifacts/heads-v1",
+        "command": command
+        or f"python -m recommender.engine.training.train_heads --data ../shared/data --out {out}",
         "notes": [
-            "No paired photo-track data exist: both heads learn only through valence/arousal, so they "
-            "can at best recover the photo's V/A quadrant (photo arousal is hard: the mood model's "
-            "5-fold r is 0.34). Relevance in the metrics is the same quadrant definition used for "
-            "training the joint embedding.",
+            "No paired photo-track data exist: both heads learn only through valence/arousal (and, for "
+            "the joint embedding, weak playlist labels where a track has one), so they can at best "
+            "recover the photo's V/A quadrant (photo arousal is hard: the mood model's 5-fold r is 0.34).",
+            "metrics.*.feature_head / joint_embedding: relevance = the track's FEATURE quadrant (the "
+            "heads-v1 definition, comparable across versions); metrics.*.playlist_mood: only the split's "
+            "tracks with a weak playlist label, relevance = that label (val has only pleasant-excited "
+            "and 6 pleasant-calm labelled tracks, test has no unpleasant-calm one: splits go by playlist).",
             "Metrics are computed from the saved artifact (float16 weights, numpy inference).",
             "Track vectors in a catalogue index depend on this artifact: rebuild the index when it changes.",
-            "Joint learning rate 3e-4 was picked over 1e-3 on val image->music MRR (0.54 vs 0.52; within "
-            "seed noise); nothing was tuned on test.",
+            "Joint learning rate 3e-4 was picked for heads-v1 over 1e-3 on val image->music MRR (0.54 vs "
+            "0.52; within seed noise) and kept; nothing was tuned on test.",
         ],
         "training_log": log,
         "train_seconds": round(train_seconds, 1),
@@ -416,7 +442,7 @@ def train(
     # Evaluate what was written (float16 weights, numpy inference), not the torch modules.
     loaded = HeadsModel.load(out)
     card["metrics"] = evaluate(
-        loaded, photos, targets, rows, track_x, photo_labels, track_labels, p_idx, t_idx
+        loaded, photos, targets, rows, track_x, photo_labels, feature_labels, p_idx, t_idx, weak
     )
     loaded.card = card
     loaded.save(out)
@@ -433,7 +459,9 @@ def evaluate(
     track_labels: np.ndarray,
     p_idx: dict[Split, np.ndarray],
     t_idx: dict[Split, np.ndarray],
+    weak: np.ndarray | None = None,
 ) -> dict[str, Any]:
+    """track_labels: feature quadrants (the heads-v1 relevance); weak: playlist quadrants (-1: none)."""
     weights = feature_weights() / feature_weights().sum()
     baseline = targets[p_idx["train"]].mean(axis=0)
     track_feat = feature_vectors(rows, model.scaler)
@@ -463,7 +491,50 @@ def evaluate(
             "chance_image_to_music": chance_metrics(ql, il),
             "chance_music_to_image": chance_metrics(il, ql),
         }
+        split_weak = weak[t] if weak is not None else np.full(len(t), -1)
+        labelled = np.flatnonzero(split_weak >= 0)
+        if len(labelled):
+            wl = split_weak[labelled]
+            mp = np.isin(ql, wl)  # photos whose quadrant has a labelled track in this split
+            metrics[s]["playlist_mood"] = {
+                "tracks": len(labelled),
+                "photos": int(mp.sum()),
+                "joint_embedding": retrieval_metrics(joint_scores[np.ix_(mp, labelled)], ql[mp], wl),
+                "feature_head": retrieval_metrics(
+                    (l2_rows(pred) @ track_feat[t].T)[np.ix_(mp, labelled)], ql[mp], wl
+                ),
+                "chance": chance_metrics(ql[mp], wl),
+            }
     return metrics
+
+
+def _weak_label_card(
+    cfg: Config, weak: np.ndarray, feature_labels: np.ndarray, t_idx: dict[Split, np.ndarray]
+) -> dict[str, Any]:
+    """How the playlist labels were made and used, with their counts per split."""
+    return {
+        "used": cfg.weak_labels,
+        "how": "recommender.engine.playlist_moods: a fixed lexicon from playlist-name words to music "
+        "emotions (sad -> unpleasant-calm; chill/relax/lofi/smooth/... -> pleasant-calm; party/dance/happy "
+        "and workout/gym/... -> pleasant-excited; angry/metal/hardcore/... -> unpleasant-excited), whole "
+        "words, case- and accent-insensitive, emoji and punctuation split words; a name with entries of two "
+        "quadrants has no label; a track takes the quadrant of a strict majority of its labelled playlists.",
+        "rule": "joint class = weak playlist quadrant when the track has one, else the feature quadrant"
+        if cfg.weak_labels
+        else "not used: joint class = feature quadrant",
+        "provenance": "playlist_name column of the TidyTuesday 2020-01-21 spotify_songs.csv (names of "
+        "human Spotify playlists the tracks were collected from)",
+        "counts": {
+            s: {WEAK_QUADRANTS[q]: int((weak[t_idx[s]] == q).sum()) for q in range(len(WEAK_QUADRANTS))}
+            for s in SPLITS
+        },
+        "agree_with_feature_quadrant_train": round(
+            float((weak[t_idx["train"]] == feature_labels[t_idx["train"]])[weak[t_idx["train"]] >= 0].mean()),
+            4,
+        )
+        if (weak[t_idx["train"]] >= 0).any()
+        else None,
+    }
 
 
 # --- command line --------------------------------------------------------------------------------------
@@ -492,6 +563,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-text", action="store_true", help="leave the MiniLM genre/tag text out")
     parser.add_argument("--version", default=MODEL_VERSION)
+    parser.add_argument(
+        "--no-weak-labels", action="store_true", help="joint classes from feature quadrants only (heads-v1)"
+    )
     args = parser.parse_args(argv)
 
     # These MLPs are tiny: one thread is fastest, and far faster than two when the cores are shared
@@ -507,8 +581,13 @@ def main(argv: list[str] | None = None) -> int:
     photos = load_photos(emotion6, args.encoder, args.cache)
     tracks = load_spotify_songs(songs)
     print(f"data: {len(photos.valence)} photos, {len(tracks)} tracks", file=sys.stderr)
-    config = Config(seed=args.seed, use_text=not args.no_text)
-    card = train(photos, tracks, args.out, config, encoder=args.encoder, version=args.version)
+    config = Config(seed=args.seed, use_text=not args.no_text, weak_labels=not args.no_weak_labels)
+    command = "python -m recommender.engine.training.train_heads " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    card = train(
+        photos, tracks, args.out, config, encoder=args.encoder, version=args.version, command=command
+    )
     print("\n".join(card["training_log"]), file=sys.stderr)
     print(
         json.dumps(
