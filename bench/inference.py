@@ -1,4 +1,5 @@
-"""Photo analysis latency of the default engine (encoder + colour statistics + mood heads).
+"""Photo analysis latency of the default engine (encoder + colour statistics + mood heads), and what reading
+faces adds (the engine reads them only when a face-using strategy, aesthetics, is configured).
 
     python bench/inference.py [--photos 64] [--batch 8] [--threads N]
 
@@ -15,6 +16,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -68,11 +70,23 @@ def main() -> None:
     for im in images[:5]:  # warm-up
         engine.analyse(im)
 
+    # Side by side, photo by photo: the default engine and one that also reads faces.
+    with_faces = Engine(
+        replace(engine.config, strategies=(*engine.config.strategies, "aesthetics")),
+        encoder=engine.encoder,
+        mood=engine.mood,
+    )
+    with_faces.analyse(images[0])  # loads the face detector and emotion model
     single: list[float] = []
+    single_with_faces: list[float] = []
+    faces_found = 0
     for im in images:
         t = time.perf_counter()
         engine.analyse(im)
         single.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        faces_found += with_faces.analyse(im).faces.count > 0
+        single_with_faces.append((time.perf_counter() - t) * 1000)
 
     batched: list[float] = []
     for start in range(0, len(images), args.batch):
@@ -95,6 +109,8 @@ def main() -> None:
                 "cpu_count": os.cpu_count(),
                 "model_load_s": round(load_s, 2),
                 "single": summary(single),
+                "single_with_faces": summary(single_with_faces),
+                "photos_with_faces": faces_found,
                 f"batched_{args.batch}": summary(batched),
             },
             indent=2,

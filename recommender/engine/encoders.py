@@ -52,21 +52,42 @@ def resize_array(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+def stage_ends(model: torch.nn.Module) -> list[int]:
+    """Indices of the blocks that end each inner stage (where the channel count changes next)."""
+    blocks = list(model._blocks)  # type: ignore[arg-type]
+    channels = [b._project_conv.out_channels for b in blocks]
+    ends = [i for i in range(len(blocks) - 1) if channels[i + 1] != channels[i]]
+    # Skip the stem-sized first stage (16 channels, mostly edges) and the last (it is the pooled feature).
+    return ends[1:]
+
+
 class _PooledAndLogits(torch.nn.Module):
-    """Runs the backbone once and returns both the pooled feature and the classifier logits."""
+    """Runs the backbone once and returns the pooled feature, the classifier logits and the mean and
+    standard deviation of each inner stage's feature maps (mid-level texture and colour cues that help
+    the arousal head: see artifacts/mood-v2/card.json)."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.stage_ends = stage_ends(model)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.model.extract_features(x)  # type: ignore[operator]
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        m = self.model
+        x = m._swish(m._bn0(m._conv_stem(x)))  # type: ignore[operator]
+        stats: list[torch.Tensor] = []
+        n_blocks = len(m._blocks)  # type: ignore[arg-type]
+        for i, block in enumerate(m._blocks):  # type: ignore[arg-type]
+            rate = m._global_params.drop_connect_rate  # type: ignore[union-attr]
+            x = block(x, drop_connect_rate=rate * float(i) / n_blocks if rate else None)  # type: ignore[operator]
+            if i in self.stage_ends:
+                stats.extend([x.mean(dim=(2, 3)), x.std(dim=(2, 3))])
+        features = m._swish(m._bn1(m._conv_head(x)))  # type: ignore[operator]
         pooled = features.mean(dim=(2, 3))
-        return pooled, self.model._fc(pooled)  # type: ignore[operator]
+        return pooled, m._fc(pooled), torch.cat(stats, dim=1)  # type: ignore[operator]
 
 
 class EfficientNetLiteEncoder:
-    """EfficientNet-Lite0: 1280-d pooled embedding and 1000 ImageNet logits."""
+    """EfficientNet-Lite0: 1280-d pooled embedding, 1000 ImageNet logits and inner-stage statistics."""
 
     name = EFFICIENTNET_LITE0
     dim = 1280
@@ -88,7 +109,9 @@ class EfficientNetLiteEncoder:
         model.eval()
         self.batch_size = batch_size
         wrapper = _PooledAndLogits(model).eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self._module: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = wrapper
+        self._module: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = wrapper
+        # mean and sd of every channel at each inner stage end
+        self.stage_dim = 2 * sum(model._blocks[i]._project_conv.out_channels for i in wrapper.stage_ends)
         self.jit = False
         if jit:
             try:
@@ -110,21 +133,29 @@ class EfficientNetLiteEncoder:
         # NHWC in memory is exactly channels_last for an NCHW tensor: permute, no copy.
         return torch.from_numpy(arrays).permute(0, 3, 1, 2)
 
-    def encode_with_logits(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        pooled_parts: list[np.ndarray] = []
-        logit_parts: list[np.ndarray] = []
+    def encode_full(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(L2-normalised pooled embeddings, ImageNet logits, inner-stage statistics), one row per image."""
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
                 x = self.preprocess(images[start : start + self.batch_size])
-                pooled, logits = self._module(x)
-                pooled_parts.append(pooled.numpy())
-                logit_parts.append(logits.numpy())
-        if not pooled_parts:
-            return np.zeros((0, self.dim), np.float32), np.zeros((0, 1000), np.float32)
-        return l2_normalise(np.concatenate(pooled_parts)), np.concatenate(logit_parts).astype(np.float32)
+                pooled, logits, stages = self._module(x)
+                parts.append((pooled.numpy(), logits.numpy(), stages.numpy()))
+        if not parts:
+            return (
+                np.zeros((0, self.dim), np.float32),
+                np.zeros((0, 1000), np.float32),
+                np.zeros((0, self.stage_dim), np.float32),
+            )
+        pooled_all, logits_all, stages_all = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return l2_normalise(pooled_all), logits_all.astype(np.float32), stages_all.astype(np.float32)
+
+    def encode_with_logits(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        embeddings, logits, _ = self.encode_full(images)
+        return embeddings, logits
 
     def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return self.encode_with_logits(images)[0]
+        return self.encode_full(images)[0]
 
 
 # Name -> factory. The next encoders (CLIP from a local directory, ...) register here.

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from .active_artifacts import active_artifact
+from .features import BASE_FEATURES
 from .types import IMAGE_EMOTIONS
 
-ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_MOOD_DIR = ARTIFACTS_DIR / "mood-v1"
+DEFAULT_MOOD_DIR = active_artifact("mood")
 
 # Emotion6 arousal ratings mapped to [0, 1] (card.json "label_stats"): raters used a narrow band, so
 # predicted photo arousal lives there too. pipeline.align_arousal and describe_photo use these.
@@ -64,11 +65,16 @@ class MoodModel:
         return str(self.card.get("model_version", "unknown"))
 
     @property
+    def feature_set(self) -> str:
+        """Which inputs the heads read (features.FEATURE_SETS); artifacts before mood-v2 name none."""
+        return str(self.card.get("feature_set", BASE_FEATURES))
+
+    @property
     def input_dim(self) -> int:
         return int(self.mean.shape[0])
 
     def predict(self, x: np.ndarray) -> MoodPrediction:
-        """x: (n, d) rows of [embedding, colour vector] in the card's feature order."""
+        """x: (n, d) rows of the card's feature set (PhotoFeatures.mood_inputs(self.feature_set))."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[1] != self.input_dim:
             raise ValueError(f"mood model expects {self.input_dim} inputs, got {x.shape[1]}")

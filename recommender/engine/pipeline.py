@@ -160,7 +160,7 @@ class Engine:
         if not images:
             return []
         feats = extract(self.encoder, images)
-        pred = self.mood.predict(feats.mood_inputs())
+        pred = self.mood.predict(feats.mood_inputs(self.mood.feature_set))
         # What the photo shows: ImageNet top-5 from the encoder's logits (~0.1 ms), when it has them.
         shown = top_labels(feats.logits) if feats.logits is not None else [[] for _ in images]
         out = []

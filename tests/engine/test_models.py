@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from recommender.engine.active_artifacts import ARTIFACTS_DIR
+from recommender.engine.colour import COLOUR_KEYS
 from recommender.engine.encoders import EfficientNetLiteEncoder
+from recommender.engine.features import BASE_FEATURES, FULL_FEATURES, PhotoFeatures, extract
 from recommender.engine.mood import DEFAULT_MOOD_DIR, MoodModel
 from recommender.engine.pipeline import Engine, EngineConfig, get_engine
 from recommender.engine.types import IMAGE_EMOTIONS
@@ -46,6 +49,28 @@ def test_encoder_shape_and_normalisation(engine: Engine) -> None:
     assert not np.allclose(emb[0], emb[1]), "different images give different embeddings"
     # Batched and single encoding agree.
     np.testing.assert_allclose(encoder.encode(images[:1])[0], emb[0], atol=1e-4)
+    # The same forward pass also gives the inner-stage statistics (mean and sd per channel).
+    emb_full, logits_full, stages = encoder.encode_full(images)
+    np.testing.assert_allclose(emb_full, emb, atol=1e-6)
+    np.testing.assert_allclose(logits_full, logits, atol=1e-5)
+    assert stages.shape == (3, encoder.stage_dim) and encoder.stage_dim == 2 * (24 + 40 + 80 + 112 + 192)
+    assert np.isfinite(stages).all() and not np.allclose(stages[0], stages[1])
+
+
+def test_mood_inputs_follow_the_artifacts_feature_set(engine: Engine) -> None:
+    feats = extract(engine.encoder, [gradient_image()])
+    base, full = feats.mood_inputs(BASE_FEATURES), feats.mood_inputs(FULL_FEATURES)
+    assert base.shape == (1, 1280 + len(COLOUR_KEYS))
+    assert full.shape == (1, base.shape[1] + engine.encoder.stage_dim + 1000)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(full[:, : base.shape[1]], base)
+    assert engine.mood.feature_set == FULL_FEATURES and engine.mood.input_dim == full.shape[1]
+    without_stages = PhotoFeatures(feats.embeddings, feats.colour, feats.logits, None)
+    with pytest.raises(ValueError, match="stage statistics"):
+        without_stages.mood_inputs(FULL_FEATURES)
+    with pytest.raises(ValueError, match="unknown feature set"):
+        feats.mood_inputs("pixels")
+    # An artifact that names no feature set (mood-v1 and older) reads the base set.
+    assert MoodModel.load(ARTIFACTS_DIR / "mood-v1").feature_set == BASE_FEATURES
 
 
 def test_mood_model_outputs_in_range(engine: Engine) -> None:
@@ -62,10 +87,12 @@ def test_mood_model_outputs_in_range(engine: Engine) -> None:
 
 def test_artifact_card_records_provenance_and_metrics() -> None:
     model = MoodModel.load(DEFAULT_MOOD_DIR)
-    assert model.version == "mood-v1"
+    assert model.version == "mood-v2"
     assert "Emotion6" in model.card["training_data"]["provenance"]
     assert "academic research only" in model.card["training_data"]["provenance"]
     assert model.card["cv_metrics"]["valence_pearson_r"] > 0.5
+    held_out = model.card["cv_metrics"]["held_out_folder"]
+    assert held_out["arousal_pearson_r"] < model.card["cv_metrics"]["arousal_pearson_r"]
     assert sum(f.stat().st_size for f in DEFAULT_MOOD_DIR.iterdir()) < 1_000_000
     with pytest.raises(ValueError):
         model.predict(np.zeros((1, 3)))
@@ -109,3 +136,13 @@ def test_engine_imports_no_django() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_served_artifacts_are_the_ones_marked_active() -> None:
+    from recommender.engine.active_artifacts import active_artifact
+    from recommender.engine.heads.model import DEFAULT_HEADS_DIR
+
+    assert DEFAULT_MOOD_DIR == active_artifact("mood") and (DEFAULT_MOOD_DIR / "card.json").is_file()
+    assert DEFAULT_HEADS_DIR == active_artifact("heads") and (DEFAULT_HEADS_DIR / "card.json").is_file()
+    with pytest.raises(KeyError, match="no active 'lyrics' artifact"):
+        active_artifact("lyrics")

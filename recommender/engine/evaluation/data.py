@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .. import datasets
+from ..features import default_feature_set
 from ..mood import MoodModel
 from ..pipeline import Engine, EngineConfig
 from ..playlist_moods import weak_labels
@@ -104,9 +105,10 @@ def train_split_mood(
     configure_threads()  # torch and faiss both loaded: without this, encoding is ~20x slower
     folder = np.array([IMAGE_EMOTIONS.index(f) for f in ds.folders])
     tm = train_mood.Emotion6(ds.paths, ds.valence, ds.arousal, ds.emotions, folder)
-    x = train_mood.cached_features(tm, encoder, cache).astype(np.float64)
+    feature_set = default_feature_set(encoder)  # what train_mood would give this encoder's heads
+    x = train_mood.cached_features(tm, encoder, cache, feature_set=feature_set).astype(np.float64)
     train = ds.indices("train")
-    key = _digest(encoder, *ds.paths, *train.tolist(), seed, "eval-mood-v1")
+    key = _digest(encoder, feature_set, *ds.paths, *train.tolist(), seed, "eval-mood-v2")
     directory = cache / f"eval-mood-{encoder}-{key}"
     if (directory / "weights.npz").is_file():
         return MoodModel.load(directory), x
@@ -115,6 +117,7 @@ def train_split_mood(
     card: dict[str, object] = {
         "model_version": "mood-eval-train-split",
         "encoder": encoder,
+        "feature_set": feature_set,
         "emotions": list(IMAGE_EMOTIONS),
         "training_data": f"Emotion6 train split ({len(train)} photos)",
     }

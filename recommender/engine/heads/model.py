@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from ..active_artifacts import active_artifact
 from ..colour import COLOUR_KEYS
 from ..types import PhotoAnalysis, TrackRow
 from .track_inputs import FEATURE_NAMES, FeatureScaler, feature_vectors, joint_track_inputs, l2_rows
 
-ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
-DEFAULT_HEADS_DIR = ARTIFACTS_DIR / "heads-v1"
+DEFAULT_HEADS_DIR = active_artifact("heads")
 BN_EPS = 1e-5
 MLP_KEYS: tuple[str, ...] = ("w1", "b1", "bn_mean", "bn_var", "bn_gamma", "bn_beta", "w2", "b2")
 
