@@ -142,7 +142,7 @@ def test_the_served_artifacts_are_the_ones_marked_active() -> None:
     from recommender.engine.active_artifacts import active_artifact
     from recommender.engine.heads.model import DEFAULT_HEADS_DIR
 
-    assert DEFAULT_MOOD_DIR == active_artifact("mood") and (DEFAULT_MOOD_DIR / "card.json").is_file()
-    assert DEFAULT_HEADS_DIR == active_artifact("heads") and (DEFAULT_HEADS_DIR / "card.json").is_file()
+    assert active_artifact("mood") == DEFAULT_MOOD_DIR and (DEFAULT_MOOD_DIR / "card.json").is_file()
+    assert active_artifact("heads") == DEFAULT_HEADS_DIR and (DEFAULT_HEADS_DIR / "card.json").is_file()
     with pytest.raises(KeyError, match="no active 'lyrics' artifact"):
         active_artifact("lyrics")
