@@ -16,10 +16,7 @@ from PIL import Image
 
 from .colour import colour_stats, colour_vector
 from .encoders import EFFICIENTNET_LITE0, EfficientNetLiteEncoder, ImageEncoder
-
-BASE_FEATURES = "embedding+colour"
-FULL_FEATURES = "embedding+colour+stages+logits"
-FEATURE_SETS = (BASE_FEATURES, FULL_FEATURES)
+from .types import BASE_FEATURES, FEATURE_SETS, FULL_FEATURES
 
 
 @dataclass

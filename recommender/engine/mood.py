@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from .active_artifacts import active_artifact
-from .features import BASE_FEATURES
-from .types import IMAGE_EMOTIONS
+from .types import BASE_FEATURES, IMAGE_EMOTIONS
 
 DEFAULT_MOOD_DIR = active_artifact("mood")
 

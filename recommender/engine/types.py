@@ -9,6 +9,11 @@ import numpy as np
 # Emotion6's label order (Peng et al. 2015); the mood model's emotion head uses it.
 IMAGE_EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 
+# The mood model's input sets (features.PhotoFeatures.mood_inputs); a mood card names its set.
+BASE_FEATURES = "embedding+colour"
+FULL_FEATURES = "embedding+colour+stages+logits"
+FEATURE_SETS: tuple[str, ...] = (BASE_FEATURES, FULL_FEATURES)
+
 
 @dataclass(frozen=True)
 class FaceReading:
