@@ -22,8 +22,9 @@ import numpy as np
 
 from .strategies.base import StrategyResult
 
-# The best combination on the validation split (macro NDCG@10, mean of quadrant and emotion relevance):
-# see docs/evaluation.md, "Fusion weight search". Re-measure with `manage.py evaluate` before changing.
+# The best combination on the validation split (macro P@5, mean of the quadrant, emotion and playlist-mood
+# relevances; mood-v2, heads-v1): see docs/evaluation.md, "Fusion weight search". Score fusion after
+# z-scoring each strategy was tried too and was no better. Re-measure with `manage.py evaluate` first.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "va_match": 1 / 3,
     "emotion": 1 / 3,
