@@ -16,7 +16,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,7 +211,13 @@ def load_heads(directory: str) -> HeadsModel:
 
 
 class UsesHeads:
-    """For strategies built on the heads artifact: checked at construction, loaded on first use."""
+    """For strategies built on the heads artifact: checked at construction, loaded on first use.
+
+    Each such strategy stores one set of track vectors in the catalogue, named vectors_name and computed
+    by track_vectors(); their version follows the heads weights, so retraining rebuilds the index.
+    """
+
+    vectors_name: str
 
     def __init__(self, artifact: Path | str = DEFAULT_HEADS_DIR) -> None:
         self.artifact = str(require_artifact(artifact))
@@ -219,6 +225,16 @@ class UsesHeads:
     @property
     def model(self) -> HeadsModel:
         return load_heads(self.artifact)
+
+    def track_vectors(self, rows: Sequence[TrackRow]) -> np.ndarray:
+        raise NotImplementedError
+
+    def track_representations(self) -> Mapping[str, Callable[[Sequence[TrackRow]], np.ndarray]]:
+        return {self.vectors_name: self.track_vectors}
+
+    def representation_version(self) -> str:
+        # Bump the /1 when the way track vectors are computed from the heads model changes.
+        return f"{self.vectors_name}/1:{self.model.fingerprint}"
 
 
 def rank_photos_for_track(

@@ -11,11 +11,11 @@ The strategy scores the photo itself: in "lift" mode the V/A strategies carry th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..catalogue_index import TrackCatalogue, TrackRepresentation
+from ..catalogue_index import TrackCatalogue
 from ..heads.model import UsesHeads
 from ..heads.track_inputs import FEATURE_NAMES, feature_weights, l2_rows
 from ..types import PhotoAnalysis, TrackRow
@@ -55,16 +55,10 @@ def describe_prediction(predicted: np.ndarray, count: int = 2) -> list[str]:
 
 class FeaturePrediction(UsesHeads):
     name = "feature_prediction"
+    vectors_name = VECTORS
 
-    def track_representations(self) -> Mapping[str, TrackRepresentation]:
-        def vectors(rows: Sequence[TrackRow]) -> np.ndarray:
-            return self.model.track_feature_vectors(rows)
-
-        return {VECTORS: vectors}
-
-    def representation_version(self) -> str:
-        # Bump the /1 when the way track vectors are computed from the heads model changes.
-        return f"{VECTORS}/1:{self.model.fingerprint}"
+    def track_vectors(self, rows: Sequence[TrackRow]) -> np.ndarray:
+        return self.model.track_feature_vectors(rows)
 
     def predict(self, photo: PhotoAnalysis) -> np.ndarray:
         """The photo's predicted standardised features, (12,)."""

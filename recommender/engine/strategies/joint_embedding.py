@@ -12,11 +12,11 @@ The strategy scores the photo itself: in "lift" mode the V/A strategies carry th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..catalogue_index import TrackCatalogue, TrackRepresentation
+from ..catalogue_index import TrackCatalogue
 from ..heads.model import UsesHeads
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult
@@ -26,16 +26,10 @@ VECTORS = "joint_embedding"
 
 class JointEmbedding(UsesHeads):
     name = "joint_embedding"
+    vectors_name = VECTORS
 
-    def track_representations(self) -> Mapping[str, TrackRepresentation]:
-        def vectors(rows: Sequence[TrackRow]) -> np.ndarray:
-            return self.model.project_tracks(rows)
-
-        return {VECTORS: vectors}
-
-    def representation_version(self) -> str:
-        # Bump the /1 when the way track vectors are computed from the heads model changes.
-        return f"{VECTORS}/1:{self.model.fingerprint}"
+    def track_vectors(self, rows: Sequence[TrackRow]) -> np.ndarray:
+        return self.model.project_tracks(rows)
 
     def project(self, photo: PhotoAnalysis) -> np.ndarray:
         return self.model.project_photos(np.asarray(photo.embedding)[None, :])[0]
