@@ -55,6 +55,13 @@ def _size(results: Mapping[str, StrategyResult]) -> int:
     return len(next(iter(results.values())).scores)
 
 
+def _positive_weights(
+    weights: Mapping[str, float], results: Mapping[str, StrategyResult]
+) -> dict[str, float]:
+    """The weights of the strategies that ran and count (weight > 0)."""
+    return {name: weights[name] for name in results if weights.get(name, 0.0) > 0}
+
+
 class WeightedSum:
     """sum_s w_s * score_s / sum_s w_s over the strategies that ran; stays in [0, 1]."""
 
@@ -64,16 +71,11 @@ class WeightedSum:
         self.weights = _check_weights(weights)
 
     def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
-        n = _size(results)
-        used = {name: self.weights.get(name, 0.0) for name in results}
-        total = sum(used.values())
-        if total <= 0:
-            return np.zeros(n)
-        fused = np.zeros(n)
-        for name, result in results.items():
-            if used[name] > 0:
-                fused += used[name] * np.asarray(result.scores, dtype=np.float64)
-        return fused / total
+        fused = np.zeros(_size(results))
+        used = _positive_weights(self.weights, results)
+        for name, weight in used.items():
+            fused += weight * np.asarray(results[name].scores, dtype=np.float64)
+        return fused / sum(used.values()) if used else fused
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:
@@ -92,16 +94,11 @@ class ReciprocalRankFusion:
         self.k = k
 
     def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
-        n = _size(results)
-        used = {name: self.weights.get(name, 0.0) for name in results}
-        total = sum(used.values())
-        if total <= 0:
-            return np.zeros(n)
-        fused = np.zeros(n)
-        for name, result in results.items():
-            if used[name] > 0:
-                fused += used[name] / (self.k + ranks(result.scores))
-        return fused / (total / (self.k + 1))
+        fused = np.zeros(_size(results))
+        used = _positive_weights(self.weights, results)
+        for name, weight in used.items():
+            fused += weight / (self.k + ranks(results[name].scores))
+        return fused / (sum(used.values()) / (self.k + 1)) if used else fused
 
 
 def make_fusion(kind: str, weights: Mapping[str, float]) -> Fusion:
