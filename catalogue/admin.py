@@ -1,4 +1,5 @@
-"""Admin for the catalogue: the Track list, bulk (de)activation and an "Import tracks" page."""
+"""Admin for the catalogue: the Track list, bulk (de)activation, an "Import tracks" page and an
+"Add track from audio" page (features computed from the audio by a worker)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
 
-from .forms import ImportTracksForm
+from . import audio
+from .forms import AddAudioTrackForm, ImportTracksForm
 from .importer import ImportFileError, ImportReport, import_tracks
 from .models import Track
 
@@ -20,11 +22,30 @@ MAX_REJECTED_SHOWN = 200
 
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin[Track]):
-    list_display = ("title", "artist", "genre", "valence", "arousal", "is_active", "provenance")
-    list_filter = ("is_active", "genre", "provenance", "year")
+    list_display = (
+        "title",
+        "artist",
+        "genre",
+        "valence",
+        "arousal",
+        "is_active",
+        "provenance",
+        "audio_status",
+    )
+    list_filter = ("is_active", "genre", "provenance", "audio_status", "year")
     search_fields = ("title", "artist", "album", "external_id", "isrc", "tags")
-    readonly_fields = ("created_at", "updated_at")
-    actions = ("activate", "deactivate")
+    # Audio goes through the "Add track from audio" page (checked, stored by hash, analysed by a worker).
+    readonly_fields = (
+        "created_at",
+        "updated_at",
+        "audio",
+        "audio_status",
+        "audio_message",
+        "audio_requested_at",
+        "audio_analysed_at",
+        "audio_model",
+    )
+    actions = ("activate", "deactivate", "analyse_audio_again")
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) per page is wasted on a large catalogue
 
@@ -36,14 +57,51 @@ class TrackAdmin(admin.ModelAdmin[Track]):
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
         self._set_active(request, queryset, active=False)
 
+    @admin.action(description="Analyse audio again", permissions=["change"])
+    def analyse_audio_again(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        count = audio.request_analysis(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} track(s) with audio queued for analysis.")
+
     def _set_active(self, request: HttpRequest, queryset: QuerySet[Track], *, active: bool) -> None:
         # update() skips auto_now: set updated_at so the engine's catalogue fingerprint changes.
         count = queryset.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
         self.message_user(request, f"{count} track(s) {'activated' if active else 'deactivated'}.")
 
     def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="catalogue_track_import"), *super().get_urls()]
+        import_view = self.admin_site.admin_view(self.import_view)
+        audio_view = self.admin_site.admin_view(self.add_audio_view)
+        return [
+            path("import/", import_view, name="catalogue_track_import"),
+            path("add-audio/", audio_view, name="catalogue_track_add_audio"),
+            *super().get_urls(),
+        ]
+
+    def add_audio_view(self, request: HttpRequest) -> HttpResponse:
+        """A new track from an audio file; a worker computes its features (the track page shows when)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AddAudioTrackForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                track = audio.add_track_from_audio(
+                    form.cleaned_data["file"],
+                    title=form.cleaned_data["title"],
+                    artist=form.cleaned_data["artist"],
+                    genre=form.cleaned_data["genre"],
+                    tags=form.tag_list(),
+                )
+            except audio.AudioUploadError as exc:
+                form.add_error("file", str(exc))
+            else:
+                messages.success(request, f"Added '{track}'. Its features are being computed from the audio.")
+                return redirect("admin:catalogue_track_change", track.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add track from audio",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return render(request, "admin/catalogue/track/add_audio.html", context)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Staff only (admin_view); also needs the add and change permissions on tracks."""

@@ -22,8 +22,19 @@ AUDIO_FEATURES: tuple[str, ...] = (
 )
 
 
+def track_audio_path(track: Track, filename: str) -> str:
+    # The service names the file by its SHA-256 before saving; keep only that name under audio/.
+    return f"audio/{filename.rsplit('/', 1)[-1]}"
+
+
 class Track(models.Model):
     """A track of the catalogue. Keyed by our own id; outside ids are kept as links."""
+
+    class AudioStatus(models.TextChoices):
+        NONE = "", "No audio"
+        PENDING = "pending", "Waiting for analysis"
+        DONE = "done", "Analysed"
+        FAILED = "failed", "Analysis failed"
 
     class Provenance(models.TextChoices):
         IMPORT = "import", "Imported file"
@@ -60,6 +71,17 @@ class Track(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     time_signature = models.SmallIntegerField(null=True, blank=True)
     arousal = models.FloatField(null=True, blank=True, help_text="0-1 annotation, when the source has one.")
+
+    audio = models.FileField(
+        upload_to=track_audio_path, blank=True, help_text="Audio the features were computed from (optional)."
+    )
+    audio_status = models.CharField(max_length=8, choices=AudioStatus.choices, default="", blank=True)
+    audio_message = models.CharField(max_length=500, blank=True, help_text="Why the last analysis failed.")
+    audio_requested_at = models.DateTimeField(null=True, blank=True)
+    audio_analysed_at = models.DateTimeField(null=True, blank=True)
+    audio_model = models.CharField(max_length=100, blank=True, help_text="Model that analysed the audio.")
+    # vibenet's 256-d trunk activation (float32, little-endian): kept for models trained with audio.
+    audio_embedding = models.BinaryField(null=True, blank=True, editable=False)
 
     provenance = models.CharField(max_length=16, choices=Provenance.choices, default=Provenance.IMPORT)
     source = models.CharField(max_length=300, blank=True, help_text="File or URL the track came from.")

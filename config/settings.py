@@ -166,10 +166,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "recommender.tasks.run_recommendation": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")}
+    "recommender.tasks.run_recommendation": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
+    "catalogue.tasks.analyse_track_audio": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "recommender.tasks.reap_stale_runs", "schedule": 60.0},
+    "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150
@@ -182,6 +184,9 @@ RUN_REDISPATCH_AFTER_SECONDS = int(os.environ.get("RUN_REDISPATCH_AFTER_SECONDS"
 RUN_PENDING_TIMEOUT_SECONDS = int(os.environ.get("RUN_PENDING_TIMEOUT_SECONDS", "600"))
 # Fault injection for tests only: the worker sleeps this long before analysing (0 = off).
 RUN_FAULT_DELAY_SECONDS = float(os.environ.get("PHOTOPHONE_RUN_FAULT_DELAY", "0"))
+# Tracks added as audio: upload limit, and when a still-pending analysis is sent to the workers again.
+AUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("AUDIO_UPLOAD_MAX_BYTES", str(60 * 1024 * 1024)))
+AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECONDS", "120"))
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))
 ENGINE_INDEX_DIR = Path(os.environ.get("ENGINE_INDEX_DIR", VAR_DIR / "index"))
 ENGINE_ENCODER = os.environ.get("ENGINE_ENCODER", "efficientnet-lite0")

@@ -57,3 +57,22 @@ class RecommendationFactory(factory.django.DjangoModelFactory[Recommendation]):
 
     photo = factory.SubFactory(PhotoFactory)
     user = factory.LazyAttribute(lambda r: r.photo.owner)
+
+
+def wav_bytes(seconds: float = 6.0, bpm: float = 100.0, rate: int = 22_050) -> bytes:
+    """A real WAV file: a decaying 440 Hz click every beat over quiet noise (deterministic)."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    rng = np.random.default_rng(0)
+    signal = 0.01 * rng.standard_normal(int(seconds * rate)).astype(np.float32)
+    click = np.sin(2 * np.pi * 440 * np.arange(int(0.05 * rate)) / rate) * np.exp(
+        -np.arange(int(0.05 * rate)) / 200
+    )
+    for start in range(0, len(signal) - len(click), int(rate * 60 / bpm)):
+        signal[start : start + len(click)] += 0.8 * click.astype(np.float32)
+    out = io.BytesIO()
+    soundfile.write(out, signal, rate, format="WAV")
+    return out.getvalue()

@@ -98,3 +98,25 @@ def test_upload_while_the_broker_is_down_runs_when_it_returns(
         assert body["status"] == "done", body
     finally:
         worker.stop()
+
+
+def test_audio_added_in_the_web_process_is_analysed_by_a_real_worker(broker, tmp_path) -> None:
+    from catalogue import audio
+    from catalogue.models import Track
+    from tests.factories import wav_bytes
+
+    worker = Worker(broker, tmp_path / "worker.log", PHOTOPHONE_PRELOAD="0")
+    try:
+        worker.wait_ready()
+        upload = SimpleUploadedFile("beat.wav", wav_bytes(seconds=6, bpm=100))
+        track = audio.add_track_from_audio(upload, title="Beat", artist="Worker test")  # commits, then sends
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            track.refresh_from_db()
+            if track.audio_status != Track.AudioStatus.PENDING:
+                break
+            time.sleep(0.1)
+        assert track.audio_status == Track.AudioStatus.DONE, (track.audio_status, track.audio_message)
+        assert track.tempo == pytest.approx(100, abs=3) and track.energy is not None
+    finally:
+        worker.stop()

@@ -1,0 +1,17 @@
+"""Celery tasks: thin wrappers over the services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from catalogue import audio
+
+
+@shared_task(name="catalogue.tasks.analyse_track_audio")
+def analyse_track_audio(track_id: int) -> None:
+    audio.analyse(track_id)
+
+
+@shared_task(name="catalogue.tasks.resend_pending_audio")
+def resend_pending_audio() -> int:
+    return audio.resend_pending()
