@@ -108,3 +108,49 @@ def test_bad_upload_shows_the_message_in_the_page(live_server, browser_page, tmp
     error = page.locator("[data-testid=upload-error]")
     assert "not an image we can read" in error.inner_text()
     assert not Recommendation.objects.exists()
+
+
+def test_admin_adds_a_track_from_audio_and_sees_it_analysed(
+    broker, live_server, browser_page, tmp_path, settings
+) -> None:
+    from catalogue.models import Track
+    from tests.factories import wav_bytes
+
+    UserFactory.create(username="admin", is_staff=True, is_superuser=True)
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"no audio in here" * 200)
+    good = tmp_path / "Morning Run.wav"
+    good.write_bytes(wav_bytes(seconds=6, bpm=128))
+    worker = Worker(broker, tmp_path / "worker.log", PHOTOPHONE_PRELOAD="0")
+    page = browser_page
+    try:
+        worker.wait_ready()
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "correct horse battery staple")
+        page.click("input[type=submit]")
+        page.goto(f"{live_server.url}/admin/catalogue/track/")
+        page.click("text=Add track from audio")
+
+        page.set_input_files("#id_file", str(broken))
+        page.click("input[type=submit]")
+        assert "is not readable audio" in page.locator(".errorlist").inner_text()
+        assert not Track.objects.exists()
+
+        page.set_input_files("#id_file", str(good))
+        page.fill("#id_artist", "Browser Band")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/change/")
+        assert "features are being computed" in page.locator(".messagelist").inner_text()
+        track = Track.objects.get()
+        for _ in range(100):  # the worker takes about a second
+            track.refresh_from_db()
+            if track.audio_status != Track.AudioStatus.PENDING:
+                break
+            page.wait_for_timeout(100)
+        page.reload()
+        assert track.audio_status == Track.AudioStatus.DONE, track.audio_message
+        assert "Analysed" in page.content()
+        assert track.title == "Morning Run" and track.tempo == pytest.approx(128, abs=4)
+    finally:
+        worker.stop()
