@@ -7,6 +7,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from tests.factories import UserFactory
 
 
 @pytest.fixture
@@ -25,6 +29,17 @@ def serve_dir() -> Iterator[Callable[[Path], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def staff_client(client: Client) -> Client:
+    """A logged-in staff user with every track permission (add, change, delete, view)."""
+    user = UserFactory.create(is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="catalogue", codename__endswith="_track")
+    )
+    client.force_login(user)
+    return client
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -17,16 +16,6 @@ from tests.factories import TrackFactory, UserFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
 
 UPLOAD = b"id,title,artist,valence\nu1,One,A,0.4\nu2,Two,B,9\nu3,Three,C,0.6\n"
-
-
-@pytest.fixture
-def staff_client(client: Client) -> Client:
-    user = UserFactory.create(is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="catalogue", codename__endswith="_track")
-    )
-    client.force_login(user)
-    return client
 
 
 def test_changelist_links_to_the_import_page(staff_client: Client) -> None:

@@ -10,7 +10,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -22,7 +21,7 @@ from catalogue.selectors import catalogue_fingerprint, track_row
 from recommender.engine.audio import EMBEDDING_DIM
 from recommender.engine.tracks import track_position
 from recommender.engine.types import TrackRow
-from tests.factories import TrackFactory, UserFactory, wav_bytes
+from tests.factories import TrackFactory, wav_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
 
@@ -35,16 +34,6 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     queued: list[int] = []
     monkeypatch.setattr(tasks.analyse_track_audio, "apply_async", lambda args: queued.append(args[0]))
     return queued
-
-
-@pytest.fixture
-def staff_client(client: Client) -> Client:
-    user = UserFactory.create(is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="catalogue", codename__endswith="_track")
-    )
-    client.force_login(user)
-    return client
 
 
 def stored_audio(settings) -> list[Path]:

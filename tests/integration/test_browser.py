@@ -47,6 +47,14 @@ def browser_page(tmp_path):
         connections.close_all()
 
 
+def log_in(page, base_url: str, username: str, *, admin: bool = False) -> None:
+    page.goto(f"{base_url}/{'admin' if admin else 'accounts'}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "correct horse battery staple")
+    page.click("input[type=submit]" if admin else "button[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/" if admin else f"{base_url}/")
+
+
 def test_upload_watch_progress_see_results_and_rate(
     broker, catalogue, live_server, browser_page, tmp_path
 ) -> None:
@@ -58,11 +66,7 @@ def test_upload_watch_progress_see_results_and_rate(
     page = browser_page
     try:
         worker.wait_ready()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", "dana")
-        page.fill("#id_password", "correct horse battery staple")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        log_in(page, live_server.url, "dana")
 
         page.set_input_files("#id_image", str(photo))
         page.wait_for_selector("#preview", state="visible", timeout=5_000)  # the preview shows before upload
@@ -98,11 +102,7 @@ def test_bad_upload_shows_the_message_in_the_page(live_server, browser_page, tmp
     bad = tmp_path / "holiday.jpg"
     bad.write_bytes(b"definitely not a jpeg")
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "erin")
-    page.fill("#id_password", "correct horse battery staple")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, "erin")
     page.set_input_files("#id_image", str(bad))
     page.click("#submit")
     error = page.locator("[data-testid=upload-error]")
@@ -125,10 +125,7 @@ def test_admin_adds_a_track_from_audio_and_sees_it_analysed(
     page = browser_page
     try:
         worker.wait_ready()
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "correct horse battery staple")
-        page.click("input[type=submit]")
+        log_in(page, live_server.url, "admin", admin=True)
         page.goto(f"{live_server.url}/admin/catalogue/track/")
         page.click("text=Add track from audio")
 
