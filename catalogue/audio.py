@@ -28,7 +28,14 @@ from .models import AUDIO_FEATURES, Track
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga")
+AUDIO_CONTENT_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+}
+AUDIO_EXTENSIONS = tuple(AUDIO_CONTENT_TYPES)
 UNEXPECTED_MESSAGE = "The audio could not be analysed (an internal error); try 'Analyse audio again'."
 
 

@@ -21,7 +21,7 @@ from catalogue.selectors import catalogue_fingerprint, track_row
 from recommender.engine.audio import EMBEDDING_DIM
 from recommender.engine.tracks import track_position
 from recommender.engine.types import TrackRow
-from tests.factories import TrackFactory, wav_bytes
+from tests.factories import TrackFactory, UserFactory, wav_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
 
@@ -183,3 +183,17 @@ def test_add_audio_command_adds_a_folder_and_reports_rejects(tmp_path: Path, sen
     assert results["two.wav"]["features"]["tempo"] == pytest.approx(140, abs=5)
     assert set(Track.objects.values_list("genre", flat=True)) == {"ambient"}
     assert not sent  # analysed in the command, nothing queued
+
+
+@pytest.mark.urls("config.urls")
+def test_the_uploaded_audio_plays_for_signed_in_users_only(client: Client, sent: list[int]) -> None:
+    track = audio.add_track_from_audio(SimpleUploadedFile("t.wav", wav_bytes()), title="T", artist="A")
+    url = reverse("catalogue:track_audio", args=[track.pk])
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(UserFactory.create())
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
+    assert response.getvalue() == wav_bytes()
+    assert client.get(reverse("catalogue:track_audio", args=[TrackFactory.create().pk])).status_code == 404
+    Track.objects.filter(pk=track.pk).update(is_active=False)
+    assert client.get(url).status_code == 404

@@ -291,3 +291,20 @@ def test_a_track_finds_the_photos_that_fit_it(client, catalogue) -> None:
     client.force_login(user)
     page = client.get(f"/tracks/{happy.pk}/photos/").content.decode()
     assert f"/photos/{bright.photo_id}/image/" in page
+
+
+def test_results_page_plays_tracks_that_have_audio(catalogue, client, settings) -> None:
+    from django.core.files.base import ContentFile
+
+    from catalogue.models import Track
+    from tests.factories import wav_bytes
+
+    run = make_run(top_k=10)
+    runs.execute(run.pk, worker="test")
+    first, second = [item.track for item in run.items.select_related("track")[:2]]
+    first.audio.save("clip.wav", ContentFile(wav_bytes()))
+    client.force_login(run.user)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert page.count('data-testid="player"') == 1
+    assert f'src="/tracks/{first.pk}/audio/"' in page
+    assert Track.objects.get(pk=second.pk).audio.name == ""
