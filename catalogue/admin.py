@@ -42,6 +42,7 @@ class TrackAdmin(admin.ModelAdmin[Track]):
         "audio_status",
         "audio_message",
         "audio_requested_at",
+        "audio_resends",
         "audio_analysed_at",
         "audio_model",
     )

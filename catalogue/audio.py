@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from recommender.engine.audio import AudioAnalyser, AudioError, AudioReading, embedding_to_bytes
@@ -37,6 +38,11 @@ AUDIO_CONTENT_TYPES = {
 }
 AUDIO_EXTENSIONS = tuple(AUDIO_CONTENT_TYPES)
 UNEXPECTED_MESSAGE = "The audio could not be analysed (an internal error); try 'Analyse audio again'."
+NO_WORKER_MESSAGE = (
+    "No worker finished analysing this audio after {resends} attempts; check that an inference worker runs, "
+    "then use 'Analyse audio again'."
+)
+MAX_RESENDS = 3  # then the analysis is failed rather than sent forever (a file that kills workers)
 
 
 class AudioUploadError(ValueError):
@@ -130,8 +136,16 @@ def attach_audio(track: Track, upload: File) -> Track:
         track.audio_status = Track.AudioStatus.PENDING
         track.audio_message = ""
         track.audio_requested_at = timezone.now()
+        track.audio_resends = 0
         track.save(
-            update_fields=["audio", "audio_status", "audio_message", "audio_requested_at", "updated_at"]
+            update_fields=[
+                "audio",
+                "audio_status",
+                "audio_message",
+                "audio_requested_at",
+                "audio_resends",
+                "updated_at",
+            ]
         )
         transaction.on_commit(lambda: dispatch(track.pk))
     return track
@@ -142,7 +156,10 @@ def request_analysis(track_ids: list[int]) -> int:
     with transaction.atomic():
         ids = list(Track.objects.filter(pk__in=track_ids).exclude(audio="").values_list("pk", flat=True))
         Track.objects.filter(pk__in=ids).update(
-            audio_status=Track.AudioStatus.PENDING, audio_message="", audio_requested_at=timezone.now()
+            audio_status=Track.AudioStatus.PENDING,
+            audio_message="",
+            audio_requested_at=timezone.now(),
+            audio_resends=0,
         )
         transaction.on_commit(lambda: [dispatch(pk) for pk in ids])
     return len(ids)
@@ -202,15 +219,20 @@ def _fail(track: Track, message: str) -> Track:
     return track
 
 
-def resend_pending(older_than_seconds: float | None = None) -> int:
-    """Periodic: send again analyses that are still pending (the broker was down, or a worker died)."""
+def resend_pending(older_than_seconds: float | None = None) -> dict[str, int]:
+    """Periodic: send again analyses that are still pending (the broker was down, or a worker died);
+    fail those already sent MAX_RESENDS times."""
     age = settings.AUDIO_REDISPATCH_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timedelta(seconds=age)
-    ids = list(
-        Track.objects.filter(
-            audio_status=Track.AudioStatus.PENDING, audio_requested_at__lt=cutoff
-        ).values_list("pk", flat=True)[:1000]
+    stale = Track.objects.filter(
+        audio_status=Track.AudioStatus.PENDING,
+        audio_requested_at__lt=timezone.now() - timedelta(seconds=age),
     )
+    failed = stale.filter(audio_resends__gte=MAX_RESENDS).update(
+        audio_status=Track.AudioStatus.FAILED, audio_message=NO_WORKER_MESSAGE.format(resends=MAX_RESENDS + 1)
+    )
+    ids = list(stale.filter(audio_resends__lt=MAX_RESENDS).values_list("pk", flat=True)[:1000])
     sent = [pk for pk in ids if dispatch(pk)]
-    Track.objects.filter(pk__in=sent).update(audio_requested_at=timezone.now())
-    return len(sent)
+    Track.objects.filter(pk__in=sent).update(
+        audio_requested_at=timezone.now(), audio_resends=F("audio_resends") + 1
+    )
+    return {"resent": len(sent), "failed": failed}

@@ -78,6 +78,9 @@ class Track(models.Model):
     audio_status = models.CharField(max_length=8, choices=AudioStatus.choices, default="", blank=True)
     audio_message = models.CharField(max_length=500, blank=True, help_text="Why the last analysis failed.")
     audio_requested_at = models.DateTimeField(null=True, blank=True)
+    audio_resends = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a pending analysis was sent again (broker down or worker lost)."
+    )
     audio_analysed_at = models.DateTimeField(null=True, blank=True)
     audio_model = models.CharField(max_length=100, blank=True, help_text="Model that analysed the audio.")
     # vibenet's 256-d trunk activation (float32, little-endian): kept for models trained with audio.

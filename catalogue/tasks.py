@@ -13,5 +13,5 @@ def analyse_track_audio(track_id: int) -> None:
 
 
 @shared_task(name="catalogue.tasks.resend_pending_audio")
-def resend_pending_audio() -> int:
+def resend_pending_audio() -> dict[str, int]:
     return audio.resend_pending()

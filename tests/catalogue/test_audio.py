@@ -163,9 +163,22 @@ def test_while_the_broker_is_down_the_analysis_waits_and_is_sent_later(
 
     queued: list[int] = []
     monkeypatch.setattr(tasks.analyse_track_audio, "apply_async", lambda args: queued.append(args[0]))
-    assert audio.resend_pending(older_than_seconds=0) == 1 and queued == [track.pk]
+    assert audio.resend_pending(older_than_seconds=0) == {"resent": 1, "failed": 0} and queued == [track.pk]
     assert audio.analyse(track.pk) is not None
     assert audio.analyse(track.pk) is None  # a second delivery finds it done and leaves it alone
+
+
+def test_an_analysis_no_worker_finishes_fails_after_the_last_resend(sent: list[int]) -> None:
+    track = audio.add_track_from_audio(SimpleUploadedFile("t.wav", wav_bytes()), title="T", artist="A")
+    for _ in range(audio.MAX_RESENDS):
+        assert audio.resend_pending(older_than_seconds=0) == {"resent": 1, "failed": 0}
+    assert audio.resend_pending(older_than_seconds=0) == {"resent": 0, "failed": 1}
+    track.refresh_from_db()
+    assert track.audio_status == Track.AudioStatus.FAILED
+    assert "No worker finished analysing this audio after 4 attempts" in track.audio_message
+    assert audio.request_analysis([track.pk]) == 1  # the admin can try again, with a fresh count
+    track.refresh_from_db()
+    assert (track.audio_status, track.audio_resends) == (Track.AudioStatus.PENDING, 0)
 
 
 def test_add_audio_command_adds_a_folder_and_reports_rejects(tmp_path: Path, sent: list[int]) -> None:

@@ -11,7 +11,13 @@ import pytest
 
 from recommender.engine.evaluation.cli import main
 from recommender.engine.evaluation.relevance import build_relevances
-from recommender.engine.evaluation.run import Row, configurations, objective, versus_best_single
+from recommender.engine.evaluation.run import (
+    MEAN_OF_RELEVANCES,
+    Row,
+    configurations,
+    objective,
+    versus_best_single,
+)
 from recommender.engine.evaluation.runner import Configuration, Judged, chance, judge, judge_orders
 from recommender.engine.heads.model import DEFAULT_HEADS_DIR
 from recommender.engine.pipeline import EngineConfig
@@ -88,6 +94,26 @@ def test_fusions_are_compared_with_the_best_single_strategy() -> None:
     default, searched = out["shipped default"], out["searched on val"]
     assert (default["beats_on_P@5"], default["beats_on_NDCG@10"]) == (False, True)
     assert (searched["beats_on_P@5"], searched["beats_on_NDCG@10"]) == (True, False)
+
+
+def test_a_fusion_that_no_single_strategy_matches_on_every_relevance_wins_on_their_mean() -> None:
+    def row(label: str, group: str, quadrant: float, emotion: float) -> Row:
+        metrics = {
+            "quadrant": {"P@5": quadrant, "NDCG@10": quadrant},
+            "emotion": {"P@5": emotion, "NDCG@10": emotion},
+        }
+        return Row(Configuration(label, "weighted", ((label, 1.0),)), group, Judged(metrics), None)
+
+    rows = [
+        row("va", "strategy", 0.50, 0.30),
+        row("emo", "strategy", 0.30, 0.45),
+        row("fusion: shipped default (weighted)", "fusion", 0.46, 0.44),
+    ]
+    out = versus_best_single(rows, ["quadrant", "emotion"])
+    assert out["quadrant"]["best_single"] == "va" and not out["quadrant"]["shipped default"]["beats_on_P@5"]
+    mean = out[MEAN_OF_RELEVANCES]
+    assert mean["best_single"] == "va" and mean["P@5"] == pytest.approx(0.40)
+    assert mean["shipped default"]["P@5"] == pytest.approx(0.45) and mean["shipped default"]["beats_on_P@5"]
 
 
 def test_search_objective_is_mean_p_at_5_over_the_relevances() -> None:
