@@ -11,9 +11,12 @@ The joint-embedding track input is, in this order:
     standardised features (12) | missing mask (12) | genre one-hot (vocabulary + "other") |
     MiniLM text embedding of "genre; tags" (384, optional) | audio embedding slot (AUDIO_DIM)
 
-The audio slot is all zeros for now and its first-layer weights are zero-initialised, so they stay zero
-while training on data without audio: it is reserved for an embedding of the track's audio (filled when a
-track has audio, once a model is trained with it); with this model, filling it changes nothing.
+The audio slot is all zeros and its first-layer weights are zero-initialised, so they stay zero while
+training on data without audio. What a track's audio does reach today is its features: a track added as
+audio gets them from vibenet (engine/audio.py), so its vector here comes from its audio. vibenet's 256-d
+trunk embedding is stored on such tracks (Track.audio_embedding) for a heads model trained on audio with
+mood labels; no such data exists here (../shared has 24 unlabelled clips; the 28k training tracks have no
+audio), so no model fills the slot, and filling it would change nothing with these weights.
 """
 
 from __future__ import annotations
