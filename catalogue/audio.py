@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from celery import current_app as celery_app  # the project app (config/__init__.py makes it current)
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -23,7 +24,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from recommender.engine.audio import AudioAnalyser, AudioError, AudioReading, embedding_to_bytes
+from recommender.engine.audio import (
+    MIN_SECONDS,
+    AudioAnalyser,
+    AudioError,
+    AudioReading,
+    embedding_to_bytes,
+)
 
 from .models import AUDIO_FEATURES, Track
 
@@ -42,6 +49,7 @@ NO_WORKER_MESSAGE = (
     "No worker finished analysing this audio after {resends} attempts; check that an inference worker runs, "
     "then use 'Analyse audio again'."
 )
+ANALYSE_TASK = "catalogue.tasks.analyse_track_audio"  # sent by name: tasks.py imports this module
 MAX_RESENDS = 3  # then the analysis is failed rather than sent forever (a file that kills workers)
 
 
@@ -80,8 +88,6 @@ def check_upload(upload: File) -> CheckedAudio:
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioUploadError(f"'{name}' is not readable audio: {exc}") from exc
     seconds = float(info.duration) if info.samplerate else 0.0
-    from recommender.engine.audio import MIN_SECONDS
-
     if seconds < MIN_SECONDS:
         raise AudioUploadError(f"the audio is {seconds:.1f} s long; at least {MIN_SECONDS:.0f} s is needed")
     upload.seek(0)
@@ -168,10 +174,8 @@ def request_analysis(track_ids: list[int]) -> int:
 def dispatch(track_id: int) -> bool:
     """Send the analysis to a worker. False when the broker is unreachable: the track stays pending and
     the periodic reaper sends it again."""
-    from catalogue.tasks import analyse_track_audio  # tasks import this module
-
     try:
-        analyse_track_audio.apply_async(args=[track_id])
+        celery_app.send_task(ANALYSE_TASK, args=[track_id])
     except Exception:
         logger.warning("broker unreachable; audio of track %s stays pending", track_id, exc_info=True)
         return False

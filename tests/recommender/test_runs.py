@@ -231,10 +231,8 @@ def test_an_undispatched_run_is_sent_when_the_broker_is_back(settings, monkeypat
     settings.RUN_REDISPATCH_AFTER_SECONDS = 5
     run = RecommendationFactory.create(status="pending", dispatched_at=None)
     Recommendation.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=6))
-    from recommender import tasks
-
     sent: list[int] = []
-    monkeypatch.setattr(tasks.run_recommendation, "apply_async", lambda args: sent.append(args[0]))
+    monkeypatch.setattr(runs.celery_app, "send_task", lambda name, args: sent.append(args[0]))
     assert runs.reap_stale_runs()["resent"] == 1
     assert sent == [run.pk]
     run.refresh_from_db()

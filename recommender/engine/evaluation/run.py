@@ -267,6 +267,7 @@ def versus_best_single(rows: Sequence[Row], relevances: Sequence[str]) -> dict[s
         ),
         "searched on val": next((r for r in rows if r.group == "searched"), None),
     }
+
     def metric(row: Row, rel: str, m: str) -> float:
         if rel == MEAN_OF_RELEVANCES:  # one strategy must serve every relevance at once
             return float(np.mean([row.predicted.metrics[r][m] for r in relevances]))

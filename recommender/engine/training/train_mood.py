@@ -26,7 +26,8 @@ import torch
 from PIL import Image
 
 from ..colour import COLOUR_KEYS
-from ..encoders import CLIP, EFFICIENTNET_LITE0, make_encoder
+from ..encoder_factory import make_encoder
+from ..encoders import CLIP, EFFICIENTNET_LITE0
 from ..features import BASE_FEATURES, FEATURE_SETS, PhotoFeatures, default_feature_set, extract
 from ..mood import MoodModel, arousal_extras, softmax
 from ..types import IMAGE_EMOTIONS

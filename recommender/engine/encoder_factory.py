@@ -1,0 +1,26 @@
+"""The image encoder a configuration names: EfficientNet-Lite0 from PyPI (the default) or CLIP loaded from a
+local directory (clip.py). Kept apart from both so neither module imports the other's factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .clip import ClipEncoder
+from .encoders import CLIP, EFFICIENTNET_LITE0, EfficientNetLiteEncoder, ImageEncoder
+
+# Name -> factory for the encoders that need no settings; CLIP needs its directory.
+ENCODERS: dict[str, Callable[[], ImageEncoder]] = {
+    EFFICIENTNET_LITE0: EfficientNetLiteEncoder,
+}
+
+
+def make_encoder(name: str, *, clip_dir: str = "") -> ImageEncoder:
+    """clip_dir: the saved CLIP model directory (settings.ENGINE_CLIP_DIR), used when name is "clip"."""
+    if name == CLIP:
+        return ClipEncoder(clip_dir)  # transformers is imported only when a ClipEncoder is made
+    try:
+        factory = ENCODERS[name]
+    except KeyError:
+        known = ", ".join(sorted([*ENCODERS, CLIP]))
+        raise ValueError(f"unknown image encoder {name!r}; known: {known}") from None
+    return factory()
