@@ -1,3 +1,4 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from .models import Track
@@ -5,6 +6,7 @@ from .models import Track
 
 class TrackSerializer(serializers.ModelSerializer[Track]):
     links = serializers.DictField(child=serializers.URLField(), read_only=True)
+    audio_url = serializers.SerializerMethodField(help_text="The uploaded audio (signed-in users), if any.")
 
     class Meta:
         model = Track
@@ -23,4 +25,13 @@ class TrackSerializer(serializers.ModelSerializer[Track]):
             "energy",
             "danceability",
             "tempo",
+            "provenance",
+            "audio_url",
         )
+
+    def get_audio_url(self, track: Track) -> str | None:
+        if not track.audio:
+            return None
+        path = reverse("catalogue:track_audio", args=[track.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path

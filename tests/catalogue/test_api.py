@@ -35,6 +35,19 @@ def titles(client: Client, **params: str) -> list[str]:
     return [item["title"] for item in response.json()["results"]]
 
 
+def test_a_track_with_audio_says_where_to_play_it(api: Client) -> None:
+    from django.core.files.base import ContentFile
+
+    from catalogue.models import Track
+
+    track = Track.objects.get(title="Party")
+    track.audio.save("party.wav", ContentFile(b"RIFF"))
+    results = {r["title"]: r for r in api.get("/api/tracks/").json()["results"]}
+    assert results["Party"]["audio_url"] == f"http://testserver/tracks/{track.pk}/audio/"
+    assert results["Rain Song"]["audio_url"] is None
+    assert results["Party"]["provenance"] == "import"
+
+
 def test_lists_active_tracks_with_links(api: Client) -> None:
     results = api.get("/api/tracks/").json()["results"]
     assert {r["title"] for r in results} == {"Rain Song", "Party", "Unknown Energy"}

@@ -10,4 +10,8 @@ from catalogue.api import TrackViewSet
 router = DefaultRouter()
 router.register("tracks", TrackViewSet, basename="track")
 
-urlpatterns = [path("admin/", admin.site.urls), path("api/", include(router.urls))]
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(router.urls)),
+    path("", include("catalogue.urls")),
+]
