@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -88,9 +87,7 @@ def test_tidytuesday_file_over_http_imports_every_unique_track(
     if not (folder / "spotify_songs.csv").exists():
         pytest.skip(f"{folder / 'spotify_songs.csv'} not found (see DESIGN.md section 6)")
     url = f"{serve_dir(folder)}/spotify_songs.csv"
-    started = time.perf_counter()
     report = json.loads(run(url, "--json"))
-    seconds = time.perf_counter() - started
     assert report["rows"] == 32_833
     assert [row["line"] for row in report["rejected"]] == [8153, 9284, 9285, 19570, 19813]
     assert all(row["reason"] == "missing title; missing artist" for row in report["rejected"])
@@ -100,11 +97,8 @@ def test_tidytuesday_file_over_http_imports_every_unique_track(
     assert any("tempo 0" in w and "line 11365" in w for w in report["warnings"])
     assert Track.objects.filter(tempo__isnull=True).count() == 1
     assert Track.objects.exclude(spotify_id="").count() == 28_352
-    assert seconds < 30, f"import took {seconds:.1f} s"
-
-    started = time.perf_counter()
+    # Speed is bench/import_tracks.py's to measure (import rate, and reading the catalogue for the engine).
     rows = active_track_rows()
-    assert time.perf_counter() - started < 1.0
     assert len(rows) == 28_352
     assert set(rows[0]) == {"track_id", "artist", "title", "valence", "arousal", "features", "genre", "tags"}
 
