@@ -124,7 +124,7 @@ def estimate_tempo(mel_db: np.ndarray, frames_per_second: float) -> float | None
         denominator = left - 2 * centre + right
         if denominator < 0:
             lag += 0.5 * (left - right) / denominator
-    return 60.0 * frames_per_second / lag
+    return float(60.0 * frames_per_second / lag)
 
 
 def _model_path() -> Path:
