@@ -61,7 +61,6 @@ class AudioUploadError(ValueError):
 class CheckedAudio:
     digest: str
     extension: str
-    seconds: float
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +94,7 @@ def check_upload(upload: File) -> CheckedAudio:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    return CheckedAudio(digest.hexdigest(), extension, seconds)
+    return CheckedAudio(digest.hexdigest(), extension)
 
 
 def _store(upload: File, checked: CheckedAudio) -> str:
@@ -108,10 +107,27 @@ def _store(upload: File, checked: CheckedAudio) -> str:
     return name
 
 
+def _pending() -> dict[str, object]:
+    """The audio fields of a track whose analysis is (again) requested."""
+    return {
+        "audio_status": Track.AudioStatus.PENDING,
+        "audio_message": "",
+        "audio_requested_at": timezone.now(),
+        "audio_resends": 0,
+    }
+
+
 def add_track_from_audio(
-    upload: File, *, title: str, artist: str, genre: str = "", tags: list[str] | None = None
+    upload: File,
+    *,
+    title: str,
+    artist: str,
+    genre: str = "",
+    tags: list[str] | None = None,
+    queue: bool = True,
 ) -> Track:
-    """A new active track whose features will come from its audio. Raises AudioUploadError."""
+    """A new active track whose features will come from its audio. Raises AudioUploadError.
+    queue=False: the caller analyses it itself (analyse()), so no worker is asked to."""
     checked = check_upload(upload)
     external_id = f"audio:{checked.digest[:24]}"
     existing = Track.objects.filter(external_id=external_id).first()
@@ -127,33 +143,24 @@ def add_track_from_audio(
             provenance=Track.Provenance.AUDIO,
             source=(upload.name or "")[:300],
             audio=_store(upload, checked),
-            audio_status=Track.AudioStatus.PENDING,
-            audio_requested_at=timezone.now(),
+            **_pending(),
         )
-        transaction.on_commit(lambda: dispatch(track.pk))
+        if queue:
+            transaction.on_commit(lambda: dispatch(track.pk))
     return track
 
 
-def attach_audio(track: Track, upload: File) -> Track:
+def attach_audio(track: Track, upload: File, *, queue: bool = True) -> Track:
     """Give an existing track audio (its imported features stay; missing ones come from the audio)."""
     checked = check_upload(upload)
+    pending = _pending()
     with transaction.atomic():
         track.audio = _store(upload, checked)
-        track.audio_status = Track.AudioStatus.PENDING
-        track.audio_message = ""
-        track.audio_requested_at = timezone.now()
-        track.audio_resends = 0
-        track.save(
-            update_fields=[
-                "audio",
-                "audio_status",
-                "audio_message",
-                "audio_requested_at",
-                "audio_resends",
-                "updated_at",
-            ]
-        )
-        transaction.on_commit(lambda: dispatch(track.pk))
+        for name, value in pending.items():
+            setattr(track, name, value)
+        track.save(update_fields=["audio", *pending, "updated_at"])
+        if queue:
+            transaction.on_commit(lambda: dispatch(track.pk))
     return track
 
 
@@ -161,12 +168,7 @@ def request_analysis(track_ids: list[int]) -> int:
     """Analyse these tracks' audio again (e.g. after a model update). Returns how many were queued."""
     with transaction.atomic():
         ids = list(Track.objects.filter(pk__in=track_ids).exclude(audio="").values_list("pk", flat=True))
-        Track.objects.filter(pk__in=ids).update(
-            audio_status=Track.AudioStatus.PENDING,
-            audio_message="",
-            audio_requested_at=timezone.now(),
-            audio_resends=0,
-        )
+        Track.objects.filter(pk__in=ids).update(**_pending())
         transaction.on_commit(lambda: [dispatch(pk) for pk in ids])
     return len(ids)
 

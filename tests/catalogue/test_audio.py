@@ -177,14 +177,16 @@ def test_an_analysis_no_worker_finishes_fails_after_the_last_resend(sent: list[i
     assert (track.audio_status, track.audio_resends) == (Track.AudioStatus.PENDING, 0)
 
 
-def test_add_audio_command_adds_a_folder_and_reports_rejects(tmp_path: Path, sent: list[int]) -> None:
+def test_add_audio_command_adds_a_folder_and_reports_rejects(
+    tmp_path: Path, sent: list[int], django_capture_on_commit_callbacks
+) -> None:
     folder = tmp_path / "ambient"
     folder.mkdir()
     (folder / "one.wav").write_bytes(wav_bytes(seconds=5, bpm=80))
     (folder / "two.wav").write_bytes(wav_bytes(seconds=5, bpm=140))
     (folder / "broken.mp3").write_bytes(b"not audio at all" * 100)
     out = StringIO()
-    with pytest.raises(CommandError, match="1 of 3"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(CommandError, match="1 of 3"):
         call_command("add_audio", str(folder), "--genre-from-folder", "--json", stdout=out)
     results = {Path(r["file"]).name: r for r in map(json.loads, out.getvalue().splitlines())}
     assert results["broken.mp3"]["status"] == "rejected"

@@ -57,10 +57,10 @@ class Command(BaseCommand):
                     track = Track.objects.filter(external_id=options["track"]).first()
                     if track is None:
                         raise CommandError(f"no track with external id {options['track']!r}")
-                    track = audio.attach_audio(track, upload)
+                    track = audio.attach_audio(track, upload, queue=options["queue"])
                 else:
                     track = audio.add_track_from_audio(
-                        upload, title=path.stem, artist=options["artist"], genre=genre
+                        upload, title=path.stem, artist=options["artist"], genre=genre, queue=options["queue"]
                     )
         except audio.AudioUploadError as exc:
             return {"file": str(path), "status": "rejected", "error": str(exc)}
