@@ -20,13 +20,13 @@ LOGIN_ATTEMPTS_PER_MINUTE = throttle.per_minute("login")
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("recommender:home")
+        return redirect("photos:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user)
         messages.success(request, "Welcome to Photophone. Upload a photo to hear what fits it.")
-        return redirect("recommender:home")
+        return redirect("photos:home")
     return render(request, "accounts/signup.html", {"form": form})
 
 

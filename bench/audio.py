@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import numpy as np  # noqa: E402
 
-from recommender.engine.audio import AudioAnalyser, decode  # noqa: E402
+from recommender.audio_analysis import AudioAnalyser, decode  # noqa: E402
 
 CLIPS = REPO_ROOT.parent / "shared" / "data" / "audio_clips"
 SHOWN = ("acousticness", "energy", "danceability", "valence", "tempo", "loudness")

@@ -21,9 +21,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import numpy as np  # noqa: E402
 
-from recommender.engine.catalogue_index import TrackCatalogue  # noqa: E402
-from recommender.engine.pipeline import Engine, EngineConfig, Mode  # noqa: E402
-from recommender.engine.types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackRow  # noqa: E402
+from recommender.catalogue_index import TrackCatalogue  # noqa: E402
+from recommender.pipeline import Engine, EngineConfig, Mode  # noqa: E402
+from recommender.types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackRow  # noqa: E402
 
 
 def synthetic_rows(n: int, seed: int = 0) -> list[TrackRow]:

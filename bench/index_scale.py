@@ -40,17 +40,17 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from recommender.engine.catalogue_index import (  # noqa: E402
+from recommender.catalogue_index import (  # noqa: E402
     APPROXIMATE_ABOVE,
     TrackCatalogue,
     exact_index,
     vector_index_for,
 )
-from recommender.engine.colour import colour_stats, describe_colour  # noqa: E402
-from recommender.engine.evaluation.runner import precomputed  # noqa: E402
-from recommender.engine.pipeline import Engine, EngineConfig  # noqa: E402
-from recommender.engine.strategies import STRATEGIES, NeedsTrackVectors, Strategy  # noqa: E402
-from recommender.engine.types import IMAGE_EMOTIONS, PhotoAnalysis, TrackRow  # noqa: E402
+from recommender.colour import colour_stats, describe_colour  # noqa: E402
+from recommender.lab.evaluation.scoring import precomputed  # noqa: E402
+from recommender.pipeline import Engine, EngineConfig  # noqa: E402
+from recommender.strategies import STRATEGIES, NeedsTrackVectors, Strategy  # noqa: E402
+from recommender.types import IMAGE_EMOTIONS, PhotoAnalysis, TrackRow  # noqa: E402
 
 CHUNK = 100_000
 CENTRES = 2_000

@@ -1,7 +1,7 @@
 """Tracks added as audio: check the upload, store it, and have a worker compute its features.
 
 The web process only checks that the file is audio it can read (libsndfile reads the header) and stores
-it under its SHA-256; the analysis (recommender.engine.audio, about a second per minute of audio) runs on
+it under its SHA-256; the analysis (recommender.audio_analysis, about a second per minute of audio) runs on
 an inference worker. A track keeps every feature its import gave it: audio fills only the features it
 lacks, except on tracks that came from audio, whose features are all replaced by a new analysis.
 """
@@ -12,11 +12,9 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from celery import current_app as celery_app  # the project app (config/__init__.py makes it current)
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -24,13 +22,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from recommender.engine.audio import (
-    MIN_SECONDS,
-    AudioAnalyser,
-    AudioError,
-    AudioReading,
-    embedding_to_bytes,
-)
+from config.celery import publish
+from inference import adapter
+from inference.adapter import MIN_SECONDS, AudioError, AudioReading, embedding_to_bytes
 
 from .models import AUDIO_FEATURES, Track
 
@@ -61,11 +55,6 @@ class AudioUploadError(ValueError):
 class CheckedAudio:
     digest: str
     extension: str
-
-
-@lru_cache(maxsize=1)
-def analyser() -> AudioAnalyser:
-    return AudioAnalyser()
 
 
 def check_upload(upload: File) -> CheckedAudio:
@@ -176,12 +165,7 @@ def request_analysis(track_ids: list[int]) -> int:
 def dispatch(track_id: int) -> bool:
     """Send the analysis to a worker. False when the broker is unreachable: the track stays pending and
     the periodic reaper sends it again."""
-    try:
-        celery_app.send_task(ANALYSE_TASK, args=[track_id])
-    except Exception:
-        logger.warning("broker unreachable; audio of track %s stays pending", track_id, exc_info=True)
-        return False
-    return True
+    return publish(ANALYSE_TASK, track_id)
 
 
 def analyse(track_id: int) -> Track | None:
@@ -192,7 +176,7 @@ def analyse(track_id: int) -> Track | None:
         return None
     try:
         with track.audio.open("rb") as stored:
-            reading = analyser().analyse(cast(BinaryIO, stored))
+            reading = adapter.audio_analyser().analyse(cast(BinaryIO, stored))
     except AudioError as exc:
         return _fail(track, str(exc))
     except FileNotFoundError:

@@ -26,12 +26,12 @@ def _as_row(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def track_row(track_id: int) -> dict[str, Any]:
-    """One track (active or not) shaped like recommender.engine.types.TrackRow."""
+    """One track (active or not) shaped like recommender.types.TrackRow."""
     return _as_row(Track.objects.filter(pk=track_id).values_list(*_ROW_FIELDS).get())
 
 
 def active_track_rows() -> list[dict[str, Any]]:
-    """One dict per active track, in id order, shaped like recommender.engine.types.TrackRow.
+    """One dict per active track, in id order, shaped like recommender.types.TrackRow.
 
     Keys: track_id, artist, title, valence, arousal, features (the 13 AUDIO_FEATURES, None when
     unknown), genre, tags. Valence appears both on its own and among the features, as the engine expects.

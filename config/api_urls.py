@@ -5,12 +5,12 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenView
 from catalogue.api import TrackViewSet
-from recommender.api import FeedbackViewSet, PhotoViewSet, RecommendationViewSet
+from photos.api import FeedbackViewSet, PhotoViewSet, RunViewSet
 
 router = DefaultRouter()
 router.register("tracks", TrackViewSet, basename="track")
 router.register("photos", PhotoViewSet, basename="photo")
-router.register("runs", RecommendationViewSet, basename="run")
+router.register("runs", RunViewSet, basename="run")
 router.register("feedback", FeedbackViewSet, basename="feedback")
 
 urlpatterns = [path("token/", TokenView.as_view(), name="api-token"), *router.urls]

@@ -9,5 +9,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
     path("", include("catalogue.urls")),
-    path("", include("recommender.urls")),
+    path("", include("photos.urls")),
 ]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from accounts.models import User
 from catalogue.models import Track
-from recommender.models import Photo, Recommendation
+from photos.models import Photo, Run
 
 
 def jpeg_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, int] = (64, 48)) -> bytes:
@@ -51,9 +51,9 @@ class PhotoFactory(factory.django.DjangoModelFactory[Photo]):
     image = factory.LazyAttribute(lambda p: ContentFile(jpeg_bytes(), name=f"{p.sha256}.jpg"))
 
 
-class RecommendationFactory(factory.django.DjangoModelFactory[Recommendation]):
+class RunFactory(factory.django.DjangoModelFactory[Run]):
     class Meta:
-        model = Recommendation
+        model = Run
 
     photo = factory.SubFactory(PhotoFactory)
     user = factory.LazyAttribute(lambda r: r.photo.owner)

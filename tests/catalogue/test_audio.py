@@ -18,9 +18,10 @@ from django.urls import reverse
 from catalogue import audio
 from catalogue.models import Track
 from catalogue.selectors import catalogue_fingerprint, track_row
-from recommender.engine.audio import EMBEDDING_DIM
-from recommender.engine.tracks import track_position
-from recommender.engine.types import TrackRow
+from config.celery import app as celery_app
+from recommender.audio_analysis import EMBEDDING_DIM
+from recommender.tracks import track_position
+from recommender.types import TrackRow
 from tests.factories import TrackFactory, UserFactory, wav_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
@@ -30,7 +31,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record what would go to the broker instead of sending it."""
     queued: list[int] = []
-    monkeypatch.setattr(audio.celery_app, "send_task", lambda name, args: queued.append(args[0]))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args: queued.append(args[0]))
     return queued
 
 
@@ -151,14 +152,14 @@ def test_while_the_broker_is_down_the_analysis_waits_and_is_sent_later(
     def broker_down(name: str, args: list[int]) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(audio.celery_app, "send_task", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         track = audio.add_track_from_audio(SimpleUploadedFile("t.wav", wav_bytes()), title="T", artist="A")
     track.refresh_from_db()
     assert track.audio_status == Track.AudioStatus.PENDING and track.audio
 
     queued: list[int] = []
-    monkeypatch.setattr(audio.celery_app, "send_task", lambda name, args: queued.append(args[0]))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args: queued.append(args[0]))
     assert audio.resend_pending(older_than_seconds=0) == {"resent": 1, "failed": 0} and queued == [track.pk]
     assert audio.analyse(track.pk) is not None
     assert audio.analyse(track.pk) is None  # a second delivery finds it done and leaves it alone

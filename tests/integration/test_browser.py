@@ -10,7 +10,7 @@ import pytest
 from django.db import connections
 from PIL import Image
 
-from recommender.models import Feedback, Recommendation
+from photos.models import Feedback, Run
 from tests.factories import UserFactory
 from tests.worker import Worker
 
@@ -86,7 +86,7 @@ def test_upload_watch_progress_see_results_and_rate(
 
         first.locator("button.up").click()
         page.wait_for_selector("[data-testid=tracks] > li:first-child button.up.chosen")
-        run = Recommendation.objects.get()
+        run = Run.objects.get()
         item = run.items.get(rank=1)
         assert Feedback.objects.get(item=item).rating == 1
 
@@ -107,7 +107,7 @@ def test_bad_upload_shows_the_message_in_the_page(live_server, browser_page, tmp
     page.click("#submit")
     error = page.locator("[data-testid=upload-error]")
     assert "not an image we can read" in error.inner_text()
-    assert not Recommendation.objects.exists()
+    assert not Run.objects.exists()
 
 
 def test_admin_adds_a_track_from_audio_and_sees_it_analysed(

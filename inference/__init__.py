@@ -1,0 +1,1 @@
+"""The engine inside Django: see adapter.py, the only module through which Django code uses recommender/."""

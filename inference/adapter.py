@@ -1,0 +1,151 @@
+"""The one place where Django reaches the engine (recommender/, plain Python).
+
+Engine settings come from Django settings (themselves from the environment) and nowhere else; every Django
+process gets the same engine, the same audio analyser and the same track index through these functions.
+
+The index is rebuilt when its version changes and saved as a versioned directory under ENGINE_INDEX_DIR,
+so other worker processes memory-map it instead of building it again. The version is the catalogue's
+version plus a digest of the index format and of what computes the strategies' track vectors (a
+retrained heads artifact or another text model gives a new index, not stale vectors).
+
+This module imports no Django app: callers pass the catalogue's version and a way to read its rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from recommender.audio_analysis import (
+    MIN_SECONDS,
+    AudioAnalyser,
+    AudioError,
+    AudioReading,
+    embedding_to_bytes,
+)
+from recommender.catalogue_index import FORMAT, TrackCatalogue
+from recommender.describe import describe_mood
+from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_for_track
+from recommender.pipeline import Engine, EngineConfig, get_engine
+from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
+
+__all__ = [  # what Django code may use of the engine, besides the functions below
+    "MIN_SECONDS",
+    "AudioError",
+    "AudioReading",
+    "FeedbackItem",
+    "PhotoAnalysis",
+    "RankedTrack",
+    "TrackCatalogue",
+    "describe_mood",
+    "embedding_to_bytes",
+]
+
+logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_index: tuple[str, TrackCatalogue] | None = None
+
+RowSource = Callable[[], Iterable[Mapping[str, Any]]]
+
+
+def engine_config() -> EngineConfig:
+    """The served engine's configuration, from settings.ENGINE_*."""
+    return EngineConfig.for_encoder(settings.ENGINE_ENCODER, clip_dir=settings.ENGINE_CLIP_DIR)
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    return get_engine(engine_config())
+
+
+def engine_version() -> str:
+    """Which encoder and mood model produced a result (stored with every run)."""
+    current = engine()
+    return f"{current.config.encoder}+mood-{current.mood.version}"
+
+
+@lru_cache(maxsize=1)
+def audio_analyser() -> AudioAnalyser:
+    return AudioAnalyser()
+
+
+def photos_for_track(track: Mapping[str, Any], embeddings: list[np.ndarray]) -> list[tuple[int, float]]:
+    """Music -> photo in Emo-CLIM's joint space: (position in embeddings, fit 0-1), best first. Embeddings
+    of another size (another encoder made them) cannot be compared and are left out."""
+    heads = load_heads(str(DEFAULT_HEADS_DIR))
+    usable = [i for i, e in enumerate(embeddings) if len(e) == heads.embedding_dim]
+    if not usable:
+        return []
+    order, scores = rank_photos_for_track(heads, TrackRow(**track), np.stack([embeddings[i] for i in usable]))
+    return [(usable[int(i)], float(scores[int(i)])) for i in order]
+
+
+def index_version(catalogue_version: str) -> str:
+    """'<catalogue version>-<digest>': the digest covers the index format, the approximate-index
+    threshold and every strategy's track-vector version."""
+    built_by = "\n".join(
+        [FORMAT, f"approximate_above={engine().config.approximate_above}", engine().representation_version()]
+    )
+    return f"{catalogue_version}-{hashlib.sha256(built_by.encode()).hexdigest()[:12]}"
+
+
+def current_index(catalogue_version: str, rows: RowSource) -> tuple[str, TrackCatalogue]:
+    """The track index for this catalogue version, with its full version: from memory, from disk (another
+    process built it), or built from rows() and saved."""
+    global _index
+    version = index_version(catalogue_version)
+    with _lock:
+        if _index is not None and _index[0] == version:
+            return _index
+        index_root = Path(settings.ENGINE_INDEX_DIR)
+        directory = index_root / version
+        catalogue: TrackCatalogue | None = None
+        if (directory / "COMPLETE").exists():
+            try:
+                catalogue = TrackCatalogue.load(directory)
+            except Exception:  # a half-written or old-format index is rebuilt, not trusted
+                logger.warning("index %s unreadable; rebuilding", directory, exc_info=True)
+        if catalogue is None:
+            catalogue = engine().build_catalogue([TrackRow(**row) for row in rows()], version=version)
+            _save(catalogue, index_root, version)
+        _index = (version, catalogue)
+        return _index
+
+
+def _save(catalogue: TrackCatalogue, index_root: Path, version: str) -> None:
+    """Write to a temporary directory and rename, so a reader never sees half an index."""
+    index_root.mkdir(parents=True, exist_ok=True)
+    tmp = index_root / f".{version}.{threading.get_ident()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    catalogue.save(tmp)
+    (tmp / "COMPLETE").touch()
+    target = index_root / version
+    try:
+        tmp.rename(target)
+    except OSError:  # another process saved the same version first
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in index_root.iterdir():
+        if old.name != version and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def forget_index() -> None:
+    """Drop the index held in memory (the next call loads or builds it again)."""
+    global _index
+    with _lock:
+        _index = None
+
+
+def reset() -> None:
+    """Forget the cached engine and index (tests, settings changes)."""
+    forget_index()
+    engine.cache_clear()

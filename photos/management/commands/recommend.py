@@ -1,0 +1,82 @@
+"""`manage.py recommend IMAGE [IMAGE ...] --top-k K --json`: the worker's pipeline from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from PIL import Image, UnidentifiedImageError
+
+from catalogue.models import Track
+from inference import adapter
+from inference.adapter import describe_mood
+from photos.services.runs import ranking_index
+
+
+class Command(BaseCommand):
+    help = "Recommend tracks from the whole current catalogue for each image (no personalisation)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("images", nargs="+", help="image files")
+        parser.add_argument(
+            "--top-k", type=int, default=10, help="tracks per image (may be the catalogue size)"
+        )
+        parser.add_argument("--mode", choices=["match", "lift"], default="match")
+        parser.add_argument("--json", action="store_true", help="one JSON object per image and line")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["top_k"] < 1:
+            raise CommandError("--top-k must be at least 1")
+        engine = adapter.engine()
+        _, catalogue = ranking_index()
+        if catalogue.positioned_count == 0:
+            raise CommandError(
+                "The catalogue has no active tracks with a mood; import some with import_tracks."
+            )
+        failures = 0
+        for path in options["images"]:
+            try:
+                with Image.open(path) as image:
+                    image.load()
+                    analysis = engine.analyse(image)
+            except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
+                failures += 1
+                self.stderr.write(f"{path}: cannot read image ({exc})")
+                continue
+            ranked = engine.recommend(analysis, catalogue, top_k=options["top_k"], mode=options["mode"])
+            tracks = Track.objects.in_bulk([r.track_id for r in ranked])
+            result = {
+                "image": path,
+                "mood": {
+                    "valence": round(analysis.valence, 4),
+                    "arousal": round(analysis.arousal, 4),
+                    "emotions": {k: round(float(v), 4) for k, v in analysis.emotions.items()},
+                },
+                "tracks": [
+                    {
+                        "external_id": tracks[r.track_id].external_id,
+                        "title": tracks[r.track_id].title,
+                        "artist": tracks[r.track_id].artist,
+                        "score": round(float(r.score), 6),
+                        "reasons": list(r.reasons),
+                    }
+                    for r in ranked
+                    if r.track_id in tracks
+                ],
+            }
+            if options["json"]:
+                self.stdout.write(json.dumps(result, ensure_ascii=False))
+            else:
+                self._print_human(Path(path).name, result, describe_mood(analysis.valence, analysis.arousal))
+        if failures == len(options["images"]):
+            raise CommandError("No image could be read.")
+
+    def _print_human(self, name: str, result: dict[str, Any], summary: str) -> None:
+        mood = result["mood"]
+        self.stdout.write(f"{name}: {summary} (valence {mood['valence']:.2f}, arousal {mood['arousal']:.2f})")
+        for rank, track in enumerate(result["tracks"], start=1):
+            self.stdout.write(f"  {rank:>3}. {track['artist']} – {track['title']}  [{track['score']:.3f}]")
+            for reason in track["reasons"]:
+                self.stdout.write(f"       · {reason}")

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from catalogue.models import Track
+
+
+class Photo(models.Model):
+    """An uploaded photo, EXIF-stripped and stored under its content hash."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="photos/", width_field="width", height_field="height")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    original_name = models.CharField(max_length=255, blank=True)
+    # The encoder's embedding (float32 bytes), kept so tracks can find the photos that fit them.
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="unique_photo_per_owner")]
+
+    def __str__(self) -> str:
+        return self.original_name or self.sha256[:12]
+
+
+class Run(models.Model):
+    """One run of the recommender for a photo. Its result lives here, not in a Celery backend."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        MATCH = "match", "Match the mood"
+        LIFT = "lift", "Lift the mood"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="runs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.MATCH)
+    top_k = models.PositiveSmallIntegerField(default=10)
+    context = models.CharField(max_length=500, blank=True, help_text="Words the user added about the photo.")
+
+    valence = models.FloatField(null=True, blank=True)
+    arousal = models.FloatField(null=True, blank=True)
+    emotions = models.JSONField(default=dict, blank=True)
+    descriptors = models.JSONField(default=list, blank=True)
+    mood_summary = models.CharField(max_length=200, blank=True)
+    engine_version = models.CharField(max_length=100, blank=True)
+    catalogue_version = models.CharField(max_length=100, blank=True)
+
+    error = models.TextField(blank=True, help_text="Why the run failed, in words a user can read.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the task reached the broker.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "dispatched_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class RunItem(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    strategy_scores = models.JSONField(default=dict)
+    reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["run", "rank"]
+        constraints = [models.UniqueConstraint(fields=["run", "rank"], name="unique_rank_per_run")]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} of run {self.run_id}"
+
+
+class Feedback(models.Model):
+    """A user's up/down rating of a recommended track. Kept with the photo's mood for retraining."""
+
+    class Rating(models.IntegerChoices):
+        DOWN = -1, "Not for this photo"
+        UP = 1, "Fits"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback")
+    item = models.ForeignKey(RunItem, on_delete=models.CASCADE, related_name="feedback")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    rating = models.SmallIntegerField(choices=Rating.choices)
+    photo_valence = models.FloatField(null=True, blank=True)
+    photo_arousal = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "item"], name="one_rating_per_item")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rated item {self.item_id}: {self.rating:+d}"

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalogue.serializers import TrackSerializer
+from photos.models import Feedback, Photo, Run, RunItem
+from photos.services import runs
+
+
+class PhotoSerializer(serializers.ModelSerializer[Photo]):
+    url = serializers.HyperlinkedIdentityField(view_name="photo-detail")
+    image = serializers.SerializerMethodField(
+        help_text="URL of the stored (metadata-free) photo; owner only."
+    )
+
+    class Meta:
+        model = Photo
+        fields = ("id", "url", "image", "sha256", "width", "height", "original_name", "created_at")
+
+    def get_image(self, photo: Photo) -> str:
+        request = self.context.get("request")
+        path = reverse("photos:photo_image", args=[photo.pk])
+        return request.build_absolute_uri(path) if request else path
+
+
+class PhotoMatchSerializer(serializers.Serializer[None]):
+    photo = PhotoSerializer()
+    score = serializers.FloatField(help_text="0-1: how well the photo fits the track")
+
+
+class PhotoUploadSerializer(serializers.Serializer[None]):
+    image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP, GIF, BMP or TIFF.")
+    mode = serializers.ChoiceField(choices=Run.Mode.choices, required=False)
+    top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
+    # DRF pops declared fields off the class, so this does not shadow Serializer.context at run time.
+    context = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
+
+
+class RunCreateSerializer(serializers.Serializer[None]):
+    photo = serializers.IntegerField(help_text="Id of one of your photos.")
+    mode = serializers.ChoiceField(choices=Run.Mode.choices, required=False)
+    top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
+    # DRF pops declared fields off the class, so this does not shadow Serializer.context at run time.
+    context = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
+
+
+class ItemSerializer(serializers.ModelSerializer[RunItem]):
+    track = TrackSerializer(read_only=True)
+    my_rating = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RunItem
+        fields = ("id", "rank", "score", "strategy_scores", "reasons", "track", "my_rating")
+
+    def get_my_rating(self, item: RunItem) -> int | None:
+        ratings: dict[int, int] = self.context.get("ratings", {})
+        return ratings.get(item.pk)
+
+
+class MoodSerializer(serializers.Serializer[None]):
+    valence = serializers.FloatField(help_text="0 (unpleasant) to 1 (pleasant)")
+    arousal = serializers.FloatField(help_text="0 (calm) to 1 (excited)")
+    emotions = serializers.DictField(
+        child=serializers.FloatField(), help_text="Emotion6 label -> probability"
+    )
+    summary = serializers.CharField()
+    descriptors = serializers.ListField(child=serializers.CharField(), help_text="colour words")
+
+
+class RunSerializer(serializers.ModelSerializer[Run]):
+    url = serializers.HyperlinkedIdentityField(view_name="run-detail")
+    message = serializers.SerializerMethodField()
+    mood = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = (
+            "id",
+            "url",
+            "photo",
+            "status",
+            "message",
+            "mode",
+            "top_k",
+            "context",
+            "mood",
+            "engine_version",
+            "catalogue_version",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "items",
+        )
+
+    def get_message(self, run: Run) -> str:
+        return runs.user_message(run)
+
+    @extend_schema_field(MoodSerializer(allow_null=True))
+    def get_mood(self, run: Run) -> dict[str, object] | None:
+        if run.valence is None:
+            return None
+        return {
+            "valence": run.valence,
+            "arousal": run.arousal,
+            "emotions": run.emotions,
+            "summary": run.mood_summary,
+            "descriptors": run.descriptors,
+        }
+
+    @extend_schema_field(ItemSerializer(many=True))
+    def get_items(self, run: Run) -> list[Any]:
+        if not self.context.get("with_items", False):
+            return []
+        return list(ItemSerializer(run.items.select_related("track"), many=True, context=self.context).data)
+
+
+class FeedbackSerializer(serializers.ModelSerializer[Feedback]):
+    class Meta:
+        model = Feedback
+        fields = (
+            "id",
+            "item",
+            "track",
+            "rating",
+            "photo_valence",
+            "photo_arousal",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("track", "photo_valence", "photo_arousal", "created_at", "updated_at")
+        validators: list[object] = []  # one rating per item is an upsert, not an error

@@ -1,0 +1,140 @@
+"""Photo uploads: validate, strip metadata, store under the content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+from pathlib import PurePath
+from typing import IO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from accounts.models import User
+from photos.models import Photo
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
+# Stored photos are re-encoded at most this large: enough for the models and the page, and it bounds disk use.
+STORED_MAX_SIDE = 2048
+
+
+class PhotoRejected(ValueError):
+    """The upload is not a photo we can use; the message is written for the user."""
+
+
+def _read_limited(upload: IO[bytes], limit: int) -> bytes:
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise PhotoRejected(f"The photo is larger than the {limit // (1024 * 1024)} MB limit.")
+    return data
+
+
+def clean_photo_bytes(data: bytes, filename: str) -> bytes:
+    """Check an upload and return it re-encoded without any metadata (EXIF, GPS, ICC comments).
+
+    Raises PhotoRejected with a message for the user for anything that is not a usable photo.
+    """
+    extension = PurePath(filename or "").suffix.lower()
+    if extension and extension not in ALLOWED_EXTENSIONS:
+        raise PhotoRejected(
+            f"'{extension}' files are not accepted; upload a JPEG, PNG, WebP, GIF, BMP or TIFF photo."
+        )
+    if not data:
+        raise PhotoRejected("The file is empty.")
+    max_pixels = settings.PHOTO_MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ALLOWED_FORMATS:
+                raise PhotoRejected(f"{image.format} images are not accepted; upload a JPEG or PNG photo.")
+            width, height = image.size
+            # Check the declared size before decoding a single pixel: this is what stops decompression bombs.
+            if width * height > max_pixels:
+                raise PhotoRejected(
+                    f"The image is {width}x{height} pixels; "
+                    f"the limit is {max_pixels // 1_000_000} megapixels."
+                )
+            image.load()
+    except PhotoRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoRejected("The image has too many pixels to process safely.") from exc
+    except UnidentifiedImageError as exc:
+        raise PhotoRejected("The file is not an image we can read.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoRejected("The image is truncated or damaged; please upload the original file.") from exc
+
+    # Apply the EXIF orientation, then drop every piece of metadata by re-encoding the pixels only.
+    pixels: Image.Image = ImageOps.exif_transpose(image) or image
+    if pixels.mode not in ("RGB", "L"):
+        background = Image.new("RGB", pixels.size, (255, 255, 255))
+        rgba = pixels.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        pixels = background
+    pixels = pixels.convert("RGB")
+    pixels.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))
+    output = io.BytesIO()
+    pixels.save(output, "JPEG", quality=90, optimize=True)
+    return output.getvalue()
+
+
+def store_photo(owner: User, upload: IO[bytes], filename: str) -> Photo:
+    """Validate and store an upload for `owner`. The same photo uploaded twice is one Photo."""
+    data = _read_limited(upload, settings.PHOTO_MAX_BYTES)
+    clean = clean_photo_bytes(data, filename)
+    digest = hashlib.sha256(clean).hexdigest()
+    existing = Photo.objects.filter(owner=owner, sha256=digest).first()
+    if existing is not None:
+        return existing
+    width, height = Image.open(io.BytesIO(clean)).size
+    photo = Photo(
+        owner=owner,
+        sha256=digest,
+        original_name=PurePath(filename or "photo").name[:255],
+        width=width,
+        height=height,
+    )
+    try:
+        with transaction.atomic():
+            # Stored under its content hash (photos/ab/abcdef....jpg), shared with the same photo of others.
+            path = f"photos/{digest[:2]}/{digest}.jpg"
+            storage = photo.image.storage
+            if storage.exists(path):
+                photo.image.name = path
+            else:
+                photo.image.name = storage.save(path, ContentFile(clean))
+            photo.save()
+    except IntegrityError:
+        # A concurrent upload of the same photo won; it uses the same file.
+        return Photo.objects.get(owner=owner, sha256=digest)
+    except Exception:
+        _delete_file_if_unused(photo.image.name, exclude_pk=None)
+        raise
+    return photo
+
+
+def _delete_file_if_unused(name: str | None, exclude_pk: int | None) -> None:
+    if not name:
+        return
+    others = Photo.objects.filter(image=name)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    if not others.exists():
+        Photo.image.field.storage.delete(name)
+
+
+def delete_photo(photo: Photo) -> None:
+    """Delete a photo with its runs, ratings and, when no other user has the same photo, its file."""
+    name = photo.image.name
+    pk = photo.pk
+    with transaction.atomic():
+        photo.delete()
+        transaction.on_commit(lambda: _delete_file_if_unused(name, exclude_pk=pk))

@@ -1,0 +1,29 @@
+"""Music -> photo: which of a user's photos fit a track (Emo-CLIM's joint space, the other direction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accounts.models import User
+from catalogue.models import Track
+from catalogue.selectors import track_row
+from inference import adapter
+from photos.models import Photo
+
+
+@dataclass
+class PhotoMatch:
+    photo: Photo
+    score: float  # 0-1, cosine in the joint space mapped to [0, 1]
+
+
+def photos_for_track(user: User, track: Track, limit: int = 12) -> list[PhotoMatch]:
+    """The user's analysed photos, best fit for the track first."""
+    photos = list(Photo.objects.filter(owner=user, embedding__isnull=False).order_by("-created_at"))
+    if not photos:
+        return []
+    embeddings = [np.frombuffer(bytes(p.embedding or b""), dtype=np.float32) for p in photos]
+    ranked = adapter.photos_for_track(track_row(track.pk), embeddings)
+    return [PhotoMatch(photos[i], score) for i, score in ranked[:limit]]

@@ -1,0 +1,54 @@
+"""Celery tasks: thin wrappers over the services."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
+
+from photos.services import runs
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name=runs.RUN_TASK)
+def run_recommendation(run_id: int) -> None:
+    runs.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
+
+
+# Runs queued before the photos app got its name (it was the Django app `recommender`) carry the old task
+# name; they are still run after an upgrade.
+@shared_task(name="recommender.tasks.run_recommendation")
+def run_recommendation_queued_before_rename(run_id: int) -> None:
+    run_recommendation(run_id)
+
+
+@shared_task(name="photos.tasks.reap_stale_runs")
+def reap_stale_runs() -> dict[str, int]:
+    return runs.reap_stale_runs()
+
+
+@worker_ready.connect
+def _load_models_in_solo_worker(sender: Any = None, **_: Any) -> None:
+    # A solo pool (our inference workers) runs tasks in the main process, which gets no process_init signal.
+    pool = getattr(sender, "pool", None)
+    if pool is not None and type(pool).__module__.endswith(".solo"):
+        _load_models()
+
+
+@worker_process_init.connect
+def _load_models(**_: Any) -> None:
+    """Load the models when a worker process starts, so the first photo doesn't pay for it."""
+    if os.environ.get("PHOTOPHONE_PRELOAD", "1") != "1":
+        return
+    from inference import adapter
+
+    try:
+        adapter.engine()
+        runs.ranking_index()
+    except Exception:  # the first task will report the problem to the user
+        logger.exception("could not preload the engine")

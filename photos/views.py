@@ -1,0 +1,167 @@
+"""Web pages: upload, run progress and results, rating, history. Thin: the work is in services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import throttle
+from accounts.models import User
+from catalogue.models import Track
+from photos.forms import UploadForm
+from photos.models import Feedback, Photo, Run, RunItem
+from photos.services import feedback as feedback_service
+from photos.services import photos as photo_service
+from photos.services import runs
+from photos.services.track_photos import photos_for_track
+
+UPLOADS_PER_MINUTE = throttle.per_minute("uploads")
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # login_required runs first
+    return request.user
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = UploadForm(request.POST or None, request.FILES or None, initial={"mode": user.default_mode})
+    status = 200
+    if request.method == "POST":
+        if not throttle.hit(f"upload:{user.pk}", UPLOADS_PER_MINUTE, 60):
+            form.add_error(None, "You are uploading too fast. Please wait a minute.")
+            status = 429
+        elif form.is_valid():
+            upload = form.cleaned_data["image"]
+            try:
+                photo = photo_service.store_photo(user, upload, upload.name)
+            except photo_service.PhotoRejected as exc:
+                form.add_error("image", str(exc))
+            else:
+                run = runs.create_run(
+                    photo,
+                    user,
+                    mode=form.cleaned_data["mode"],
+                    context=form.cleaned_data.get("context", ""),
+                )
+                return redirect("photos:run", pk=run.pk)
+        if status == 200:
+            status = 400
+    recent = Run.objects.filter(user=user).select_related("photo")[:6]
+    return render(request, "photos/home.html", {"form": form, "recent": recent}, status=status)
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = runs.as_seen_now(
+        get_object_or_404(Run.objects.select_related("photo"), pk=pk, user=_user(request))
+    )
+    items = list(run.items.select_related("track")) if run.status == Run.Status.DONE else []
+    ratings = dict(
+        Feedback.objects.filter(user=_user(request), item__run=run).values_list("item_id", "rating")
+    )
+    for item in items:
+        item.my_rating = ratings.get(item.pk)  # type: ignore[attr-defined]
+    top_emotions = sorted(run.emotions.items(), key=lambda kv: kv[1], reverse=True)[:3]
+    return render(
+        request,
+        "photos/run.html",
+        {
+            "run": run,
+            "items": items,
+            "message": runs.user_message(run),
+            "top_emotions": [(label, round(p * 100)) for label, p in top_emotions],
+        },
+    )
+
+
+@login_required
+@require_GET
+def run_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the run page while a worker is busy."""
+    run = runs.as_seen_now(get_object_or_404(Run, pk=pk, user=_user(request)))
+    return JsonResponse(
+        {
+            "status": run.status,
+            "message": runs.user_message(run),
+            "finished": run.is_finished,
+            "url": reverse("photos:run", args=[run.pk]),
+        }
+    )
+
+
+@login_required
+@require_POST
+def rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(Run, pk=pk, user=_user(request))
+    if run.status == Run.Status.FAILED:
+        runs.retry(run)
+        return redirect("photos:run", pk=run.pk)
+    mode = request.POST.get("mode") or run.mode
+    if mode not in Run.Mode.values:
+        mode = run.mode
+    new_run = runs.create_run(run.photo, _user(request), mode=mode, top_k=run.top_k, context=run.context)
+    return redirect("photos:run", pk=new_run.pk)
+
+
+@login_required
+@require_POST
+def rate(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(
+        RunItem.objects.select_related("run"), pk=pk, run__user=_user(request)
+    )
+    rating: int | None = None
+    try:
+        if request.POST.get("clear"):
+            feedback_service.clear(_user(request), item)
+        else:
+            rating = int(request.POST.get("rating", ""))
+            feedback_service.rate(_user(request), item, rating)
+    except ValueError:
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"detail": "rating must be 1 or -1"}, status=400)
+        messages.error(request, "That rating was not understood.")
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"item": item.pk, "rating": rating})
+    return redirect(reverse("photos:run", args=[item.run_id]) + f"#item-{item.pk}")
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    photos = Photo.objects.filter(owner=_user(request)).prefetch_related("runs")
+    page = Paginator(photos, 12).get_page(request.GET.get("page"))
+    return render(request, "photos/history.html", {"page": page})
+
+
+@login_required
+@require_GET
+def track_photos(request: HttpRequest, pk: int) -> HttpResponse:
+    """Which of your photos fit this track."""
+    track = get_object_or_404(Track, pk=pk)
+    matches = photos_for_track(_user(request), track)
+    return render(request, "photos/track_photos.html", {"track": track, "matches": matches})
+
+
+@login_required
+@require_GET
+def photo_image(request: HttpRequest, pk: int) -> FileResponse:
+    """Photos are private: served only to their owner, never from a public media URL."""
+    photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
+    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+@require_POST
+def delete_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
+    photo_service.delete_photo(photo)
+    messages.success(request, "The photo, its results and its ratings were deleted.")
+    return redirect("photos:history")

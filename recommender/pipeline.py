@@ -1,0 +1,355 @@
+"""The engine: photo -> PhotoAnalysis -> ranked tracks.
+
+recommend() runs: target V/A (match or lift) -> FAISS candidates -> each strategy scores them ->
+fusion -> personalisation (drop dislikes, boost likes) -> artist diversity -> top_k with reasons.
+Tracks without a mood position cannot be scored; they follow all scored tracks (score 0) so that a
+top_k as large as the catalogue still lists every track.
+
+Arousal alignment: photo arousal is on Emotion6's scale, where raters used a narrow band (mean 0.507,
+sd 0.110 on [0, 1]); track arousal from audio features sits elsewhere (on the 28k-track Spotify dev set
+the documented formula gives mean 0.71, sd 0.11), so matching raw values would send every photo to the
+quietest tracks. With align_arousal (default) the target arousal keeps the photo's standing relative to
+Emotion6 and takes the same standing in the catalogue: a = mean_cat + (a_photo - 0.507) * sd_cat / 0.110.
+Valence needs no such step (Emotion6: mean 0.50, sd 0.23; Spotify valence: mean 0.51, sd 0.23).
+
+Models load once per process: call get_engine(config), which caches one Engine per config.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from .catalogue_index import APPROXIMATE_ABOVE, TrackCatalogue, TrackRepresentation
+from .clip import ClipEncoder, clip_mood
+from .colour import describe_colour
+from .describe import describe_mood, describe_photo
+from .diversity import distinct_artists, diversify
+from .encoder_factory import make_encoder
+from .encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder
+from .faces import read_faces
+from .fusion import DEFAULT_WEIGHTS, make_fusion
+from .imagenet import top_labels
+from .mood import DEFAULT_MOOD_DIR, PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
+from .personalise import Ratings, personalise
+from .photo_inputs import extract
+from .strategies import STRATEGIES, NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
+from .strategies.base import representations_version
+from .threads import configure_threads
+from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
+
+Mode = Literal["match", "lift"]
+
+# "lift": aim at least this pleasant, and pull arousal this far toward LIFT_AROUSAL.
+LIFT_VALENCE = 0.75
+LIFT_AROUSAL = 0.55
+LIFT_AROUSAL_PULL = 0.5
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Hashable, so get_engine can cache one Engine per distinct config."""
+
+    encoder: str = EFFICIENTNET_LITE0
+    # The saved CLIP model directory when encoder is "clip" (settings.ENGINE_CLIP_DIR; docs/clip.md).
+    clip_dir: str = ""
+    mood_artifact: str = str(DEFAULT_MOOD_DIR)
+    strategies: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
+    fusion_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
+    # "weighted" (weighted score sum) or "rrf" (weighted reciprocal-rank fusion); see fusion.py.
+    fusion: str = "weighted"
+    # FAISS candidates per request (at least 4 * top_k); enlarged when artists repeat.
+    candidate_pool: int = 500
+    align_arousal: bool = True
+    # torch intra-op threads; None: every CPU this process may use (see runtime.py).
+    torch_threads: int | None = None
+    # Find faces and read their emotion in analyse() (faces.py, ~10-30 ms of CPU per photo), when a
+    # configured strategy reads them (only aesthetics does).
+    faces: bool = True
+    # Track-vector sets with more rows than this get an approximate IVF-SQ8 index (catalogue_index.py).
+    approximate_above: int = APPROXIMATE_ABOVE
+
+    def weights(self) -> dict[str, float]:
+        return dict(self.fusion_weights)
+
+    def with_weights(self, weights: Mapping[str, float]) -> EngineConfig:
+        return replace(self, fusion_weights=tuple(sorted(weights.items())))
+
+    @classmethod
+    def for_encoder(cls, encoder: str, clip_dir: str = "") -> EngineConfig:
+        """The shipped default for an encoder. The learned heads (feature_prediction, joint_embedding)
+        were trained on EfficientNet-Lite0 embeddings, so another encoder gets the strategies that work
+        from mood alone, weighted as the validation search found best for that pair (2/3, 1/3)."""
+        if encoder == EFFICIENTNET_LITE0:
+            return cls(encoder=encoder, clip_dir=clip_dir)
+        weights = {"va_match": 2 / 3, "emotion": 1 / 3}
+        return cls(
+            encoder=encoder,
+            clip_dir=clip_dir,
+            strategies=tuple(weights),
+            fusion_weights=tuple(weights.items()),
+            faces=False,  # no strategy of this set reads faces
+        )
+
+
+def align_arousal(arousal: float, catalogue: TrackCatalogue) -> float:
+    """Photo arousal (Emotion6 scale) -> the same relative standing in the catalogue's arousal."""
+    stats = catalogue.arousal_stats
+    if stats is None or stats[1] < 1e-6:
+        return arousal
+    mean, sd = stats
+    return float(np.clip(mean + (arousal - PHOTO_AROUSAL_MEAN) * sd / PHOTO_AROUSAL_SD, 0.0, 1.0))
+
+
+def lift_target(valence: float, arousal: float) -> tuple[float, float]:
+    """The V/A that "lift the mood" aims for: at least LIFT_VALENCE, arousal nudged to LIFT_AROUSAL."""
+    return max(valence, LIFT_VALENCE), arousal + LIFT_AROUSAL_PULL * (LIFT_AROUSAL - arousal)
+
+
+class Engine:
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        encoder: ImageEncoder | None = None,
+        mood: MoodModel | None = None,
+        strategies: Sequence[Strategy] | None = None,
+    ) -> None:
+        self.config = config or EngineConfig()
+        configure_threads(self.config.torch_threads)
+        self._encoder = encoder
+        self._mood = mood
+        self.strategies: list[Strategy] = (
+            list(strategies)
+            if strategies is not None
+            else [STRATEGIES[name]() for name in self.config.strategies]
+        )
+        self.fusion = make_fusion(self.config.fusion, self.config.weights())
+
+    # Models load lazily so a recommend-only caller (e.g. a web process) never pays for the encoder.
+    @property
+    def encoder(self) -> ImageEncoder:
+        if self._encoder is None:
+            self._encoder = make_encoder(self.config.encoder, clip_dir=self.config.clip_dir)
+        return self._encoder
+
+    @property
+    def mood(self) -> MoodModel:
+        if self._mood is None and self.config.encoder == CLIP:  # a trained CLIP head, else zero-shot
+            self._mood = clip_mood(self.encoder, self.config.mood_artifact)
+        if self._mood is None:
+            self._mood = MoodModel.load(Path(self.config.mood_artifact))
+            if self._mood.card.get("encoder") not in (None, self.config.encoder):
+                raise ValueError(
+                    f"mood model {self._mood.version} was trained on {self._mood.card.get('encoder')}, "
+                    f"not {self.config.encoder}"
+                )
+        return self._mood
+
+    # --- analysis -------------------------------------------------------------------------------------
+
+    def analyse(self, image: Image.Image) -> PhotoAnalysis:
+        return self.analyse_batch([image])[0]
+
+    def analyse_batch(self, images: Sequence[Image.Image]) -> list[PhotoAnalysis]:
+        if not images:
+            return []
+        feats = extract(self.encoder, images)
+        pred = self.mood.predict(feats.mood_inputs(self.mood.feature_set))
+        # What the photo shows: ImageNet top-5 from the encoder's logits (~0.1 ms), when it has them.
+        shown = top_labels(feats.logits) if feats.logits is not None else [[] for _ in images]
+        out = []
+        for i in range(len(images)):
+            out.append(
+                PhotoAnalysis(
+                    valence=float(pred.valence[i]),
+                    arousal=float(pred.arousal[i]),
+                    emotions={e: float(p) for e, p in zip(IMAGE_EMOTIONS, pred.emotions[i], strict=True)},
+                    embedding=feats.embeddings[i],
+                    colour=feats.colour[i],
+                    descriptors=describe_colour(feats.colour[i]),
+                    labels=shown[i],
+                )
+            )
+        if self.reads_faces:
+            for photo, image in zip(out, images, strict=True):
+                photo.faces = read_faces(image)
+        if isinstance(self.encoder, ClipEncoder):  # zero-shot scene labels
+            for photo, labels in zip(out, self.encoder.scene_labels(feats.embeddings), strict=True):
+                photo.labels = labels
+        return out
+
+    @property
+    def reads_faces(self) -> bool:
+        return self.config.faces and any(getattr(s, "uses_faces", False) for s in self.strategies)
+
+    # --- ranking --------------------------------------------------------------------------------------
+
+    def track_representations(self) -> dict[str, TrackRepresentation]:
+        """What the catalogue index must precompute per track for this engine's strategies."""
+        wanted: dict[str, TrackRepresentation] = {}
+        for strategy in self.strategies:
+            if isinstance(strategy, NeedsTrackVectors):
+                wanted.update(strategy.track_representations())
+        return wanted
+
+    def build_catalogue(self, rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+        """The catalogue index with every track vector this engine's strategies need."""
+        return TrackCatalogue.build(
+            rows,
+            version,
+            representations=self.track_representations(),
+            approximate_above=self.config.approximate_above,
+        )
+
+    def representation_version(self) -> str:
+        """Digest of what computes this engine's track vectors (part of the served index version)."""
+        return representations_version(self.strategies)
+
+    def recommend(
+        self,
+        photo: PhotoAnalysis,
+        catalogue: TrackCatalogue,
+        *,
+        top_k: int,
+        feedback: Iterable[FeedbackItem] = (),
+        mode: Mode = "match",
+        context: str = "",
+    ) -> list[RankedTrack]:
+        """The top_k tracks for this photo, best first, each with per-strategy scores and reasons.
+
+        context: words the user added about the photo, for strategies that read text."""
+        if context:
+            photo = replace(photo, context=context)
+        if top_k <= 0 or len(catalogue) == 0:
+            return []
+        if mode not in ("match", "lift"):
+            raise ValueError(f"mode must be 'match' or 'lift', not {mode!r}")
+        mood = photo.va if mode == "match" else lift_target(photo.valence, photo.arousal)
+        lifted = mood != photo.va
+        target = (mood[0], align_arousal(mood[1], catalogue)) if self.config.align_arousal else mood
+        ratings = Ratings.from_feedback(list(feedback))
+
+        pool = max(self.config.candidate_pool, 4 * top_k)
+        while True:
+            candidates = self._candidates(photo, catalogue, target, pool, ratings)
+            ranked, order = self._rank(photo, target, catalogue, candidates, ratings)
+            exhausted = pool >= catalogue.positioned_count
+            if exhausted or distinct_artists(order, [catalogue.artists[c] for c in candidates], top_k):
+                break
+            pool *= 4  # artists repeat inside the pool: widen it before settling for repeats
+
+        head = [self._photo_reason(photo, mood, lifted)]
+        result = [
+            RankedTrack(
+                track_id=int(catalogue.track_ids[candidates[pos]]),
+                score=float(ranked.total[pos]),
+                strategy_scores={name: float(r.scores[pos]) for name, r in ranked.results.items()},
+                reasons=head + ranked.reasons[pos],
+            )
+            for pos in order[:top_k]
+        ]
+        if len(result) < top_k:
+            result += self._unpositioned(catalogue, ratings, top_k - len(result))
+        return result
+
+    def _candidates(
+        self,
+        photo: PhotoAnalysis,
+        catalogue: TrackCatalogue,
+        target: tuple[float, float],
+        pool: int,
+        ratings: Ratings,
+    ) -> np.ndarray:
+        found = catalogue.candidates(target, pool)
+        # Strategies with their own nearest-neighbour search add what they would rank highest.
+        proposed = [
+            s.candidates(photo, target, catalogue, pool)
+            for s in self.strategies
+            if isinstance(s, ProposesCandidates)
+        ]
+        proposed = [rows[catalogue.has_position[rows]] for rows in proposed if len(rows)]
+        if proposed:
+            found = np.unique(np.concatenate([found, *proposed]))
+        # Liked tracks always compete, even when FAISS did not return them.
+        liked_rows = [r for r in catalogue.row_of(list(ratings.liked)).values() if catalogue.has_position[r]]
+        if liked_rows:
+            found = np.unique(np.concatenate([found, np.array(liked_rows, dtype=np.int64)]))
+        return found
+
+    def _rank(
+        self,
+        photo: PhotoAnalysis,
+        target: tuple[float, float],
+        catalogue: TrackCatalogue,
+        candidates: np.ndarray,
+        ratings: Ratings,
+    ) -> tuple[_Ranked, np.ndarray]:
+        results: dict[str, StrategyResult] = {
+            s.name: s.score(photo, target, catalogue, candidates) for s in self.strategies
+        }
+        fused = self.fusion.fuse(results)
+        personal = personalise(ratings, photo.va, catalogue, candidates)
+        total = fused + personal.boost
+        reasons = [
+            [r.reasons[i] for r in results.values() if r.reasons[i]] + personal.reasons[i]
+            for i in range(len(candidates))
+        ]
+        kept = np.flatnonzero(personal.keep)
+        # Stable sort on -score, ties by catalogue row, so rankings are reproducible.
+        order = kept[np.lexsort((candidates[kept], -total[kept]))]
+        order = diversify(order, [catalogue.artists[c] for c in candidates])
+        return _Ranked(results, total, reasons), order
+
+    @staticmethod
+    def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool) -> str:
+        text = describe_photo(photo)
+        if lifted:
+            text += (
+                f"; lifting the mood: aiming for {describe_mood(*target)} music "
+                f"(valence {target[0]:.2f}, arousal {target[1]:.2f})"
+            )
+        return text
+
+    @staticmethod
+    def _unpositioned(catalogue: TrackCatalogue, ratings: Ratings, limit: int) -> list[RankedTrack]:
+        rows = [
+            int(r)
+            for r in np.flatnonzero(~np.asarray(catalogue.has_position))
+            if int(catalogue.track_ids[r]) not in ratings.disliked
+        ]
+        order = diversify(np.array(rows, dtype=np.int64), catalogue.artists)
+        return [
+            RankedTrack(
+                track_id=int(catalogue.track_ids[r]),
+                score=0.0,
+                strategy_scores={},
+                reasons=[
+                    "no mood data for this track (no valence/arousal or audio features), so listed last"
+                ],
+            )
+            for r in order[:limit]
+        ]
+
+
+@dataclass
+class _Ranked:
+    results: dict[str, StrategyResult]
+    total: np.ndarray
+    reasons: list[list[str]]
+
+
+def get_engine(config: EngineConfig | None = None) -> Engine:
+    """The process-wide Engine for this config (models load on first use, once per process)."""
+    return _cached_engine(config or EngineConfig())
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_engine(config: EngineConfig) -> Engine:
+    return Engine(config)
