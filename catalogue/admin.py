@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
@@ -96,13 +97,7 @@ class TrackAdmin(admin.ModelAdmin[Track]):
             else:
                 messages.success(request, f"Added '{track}'. Its features are being computed from the audio.")
                 return redirect("admin:catalogue_track_change", track.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Add track from audio",
-            "opts": self.model._meta,
-            "form": form,
-        }
-        return render(request, "admin/catalogue/track/add_audio.html", context)
+        return self._page(request, "add_audio.html", "Add track from audio", form)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Staff only (admin_view); also needs the add and change permissions on tracks."""
@@ -118,16 +113,22 @@ class TrackAdmin(admin.ModelAdmin[Track]):
                 form.add_error("file", str(exc))
             else:
                 messages.success(request, report.summary(max_rejected=0).splitlines()[0])
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import tracks",
-            "opts": self.model._meta,
-            "form": form,
-            "report": report,
-            "rejected_shown": report.rejected[:MAX_REJECTED_SHOWN] if report else [],
-            "rejected_more": max(0, len(report.rejected) - MAX_REJECTED_SHOWN) if report else 0,
-        }
-        return render(request, "admin/catalogue/track/import.html", context)
+        return self._page(
+            request,
+            "import.html",
+            "Import tracks",
+            form,
+            report=report,
+            rejected_shown=report.rejected[:MAX_REJECTED_SHOWN] if report else [],
+            rejected_more=max(0, len(report.rejected) - MAX_REJECTED_SHOWN) if report else 0,
+        )
+
+    def _page(
+        self, request: HttpRequest, template: str, title: str, form: forms.Form, **extra: object
+    ) -> HttpResponse:
+        """One of the pages this admin adds (templates/admin/catalogue/track/), inside the admin's frame."""
+        context = {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta}
+        return render(request, f"admin/catalogue/track/{template}", {**context, "form": form, **extra})
 
 
 def _import_upload(upload: UploadedFile) -> ImportReport:

@@ -1,0 +1,131 @@
+"""Reading bytes: a path, an http(s) URL or a stream, split into decoded lines; and the file's format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlparse
+
+import requests
+
+from .report import ImportFileError
+
+CHUNK_SIZE = 1 << 16
+HTTP_TIMEOUT = (10, 60)  # connect, read (seconds)
+
+
+class Source:
+    """Context manager yielding (chunks of bytes, total size or None) for a path, URL or stream."""
+
+    def __init__(self, source: str | Path | IO[bytes]) -> None:
+        self.source = source
+        self._close: list[Any] = []
+
+    def __enter__(self) -> tuple[Iterator[bytes], int | None]:
+        source = self.source
+        if isinstance(source, str) and source.startswith(("http://", "https://")):
+            return self._url(source)
+        if isinstance(source, str | Path):
+            path = Path(source)
+            try:
+                handle = path.open("rb")
+            except FileNotFoundError:
+                raise ImportFileError(f"file not found: {path}") from None
+            except OSError as exc:
+                raise ImportFileError(f"cannot open {path}: {exc.strerror or exc}") from None
+            self._close.append(handle)
+            return _chunks(handle), path.stat().st_size
+        return _chunks(source), None
+
+    def _url(self, url: str) -> tuple[Iterator[bytes], int | None]:
+        try:
+            response = requests.get(url, stream=True, timeout=HTTP_TIMEOUT)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise ImportFileError(f"cannot download {url}: {exc}") from None
+        self._close.append(response)
+        length = response.headers.get("Content-Length")
+        compressed = bool(response.headers.get("Content-Encoding"))
+        total = int(length) if length and length.isdigit() and not compressed else None
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from response.iter_content(CHUNK_SIZE)
+            except requests.RequestException as exc:
+                raise ImportFileError(f"download of {url} failed: {exc}") from None
+
+        return chunks(), total
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._close:
+            handle.close()
+
+
+def _chunks(handle: IO[bytes] | IO[str]) -> Iterator[bytes]:
+    while chunk := handle.read(CHUNK_SIZE):
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+
+
+class LineReader:
+    """Splits chunks into physical lines (on \\n) and decodes each as UTF-8.
+
+    Lines that are not UTF-8 are decoded with replacement characters and remembered in `bad`
+    (line number -> reason) so the row they belong to can be rejected.
+    """
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._head: bytes | None = None
+        self.bytes_read = 0
+        self.number = 0
+        self.bad: dict[int, str] = {}
+
+    def peek(self) -> bytes:
+        """The first chunk, kept for reading again: enough to sniff the format."""
+        if self._head is None:
+            self._head = next(self._chunks, b"")
+        return self._head
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        pending = self.peek()
+        for chunk in self._chunks:
+            *complete, pending = (pending + chunk).split(b"\n")
+            for line in complete:
+                yield line + b"\n"
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+        if pending:
+            yield pending
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self._raw_lines():
+            self.number += 1
+            self.bytes_read += len(raw)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.bad[self.number] = (
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                    "save the file as UTF-8"
+                )
+                text = raw.decode("utf-8", "replace")
+            if self.number == 1:
+                text = text.removeprefix("\ufeff")
+            yield text
+
+
+def detect_format(name: str, head: bytes) -> str:
+    """'csv' or 'jsonl': by the name's extension, else by the first non-blank byte of the content."""
+    suffix = Path(urlparse(name).path if "://" in name else name).suffix.lower()
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise ImportFileError(f"{name} is empty")
+    if stripped[:1] == b"[" and suffix != ".csv":
+        raise ImportFileError(f"{name} is a JSON array; write one JSON object per line (JSON Lines)")
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return "jsonl"
+    if suffix in {".csv", ".tsv", ".txt"}:
+        return "csv"
+    return "jsonl" if stripped[:1] == b"{" else "csv"
