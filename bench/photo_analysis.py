@@ -64,7 +64,7 @@ def main() -> None:
 
     images, source = load_photos(args.photos)
     t0 = time.perf_counter()
-    engine = Engine(EngineConfig(torch_threads=args.threads or None))
+    engine = Engine(EngineConfig(threads=args.threads or None))
     engine.analyse(images[0])  # loads encoder (traced and frozen) and mood model
     load_s = time.perf_counter() - t0
     for im in images[:5]:  # warm-up

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from recommender.config import EngineConfig
+from recommender.threads import set_thread_environment, thread_budget
 
 # Lets classes such as ModelSerializer[Track] be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -190,8 +194,14 @@ AUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("AUDIO_UPLOAD_MAX_BYTES", str(60 * 1
 AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECONDS", "120"))
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))
 ENGINE_INDEX_DIR = Path(os.environ.get("ENGINE_INDEX_DIR", VAR_DIR / "index"))
-ENGINE_ENCODER = os.environ.get("ENGINE_ENCODER", "efficientnet-lite0")
-ENGINE_CLIP_DIR = os.environ.get("ENGINE_CLIP_DIR", "")
+# The engine's configuration: ENGINE_* variables (recommender/config.py lists them), exported models under
+# var/models unless ENGINE_MODEL_DIR says otherwise.
+try:
+    ENGINE = EngineConfig.from_environment({"ENGINE_MODEL_DIR": str(VAR_DIR / "models"), **os.environ})
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+# Before torch, ONNX Runtime or numpy's BLAS start a thread pool (recommender/threads.py).
+set_thread_environment(thread_budget(ENGINE.threads))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

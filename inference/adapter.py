@@ -13,12 +13,12 @@ This module imports no Django app: callers pass the catalogue's version and a wa
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from recommender.audio_analysis import (
 from recommender.catalogue_index import FORMAT, TrackCatalogue
 from recommender.describe import describe_mood
 from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_for_track
+from recommender.model_cache import MODELS
 from recommender.pipeline import Engine, EngineConfig, get_engine
 from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
 
@@ -58,12 +59,13 @@ RowSource = Callable[[], Iterable[Mapping[str, Any]]]
 
 
 def engine_config() -> EngineConfig:
-    """The served engine's configuration, from settings.ENGINE_*."""
-    return EngineConfig.for_encoder(settings.ENGINE_ENCODER, clip_dir=settings.ENGINE_CLIP_DIR)
+    """The served engine's configuration (settings.ENGINE, from the ENGINE_* environment variables)."""
+    config: EngineConfig = settings.ENGINE
+    return config
 
 
-@lru_cache(maxsize=1)
 def engine() -> Engine:
+    """The process's engine for the served configuration (its models come from the model cache)."""
     return get_engine(engine_config())
 
 
@@ -73,9 +75,8 @@ def engine_version() -> str:
     return f"{current.config.encoder}+mood-{current.mood.version}"
 
 
-@lru_cache(maxsize=1)
 def audio_analyser() -> AudioAnalyser:
-    return AudioAnalyser()
+    return MODELS.get("vibenet", AudioAnalyser)
 
 
 def photos_for_track(track: Mapping[str, Any], embeddings: list[np.ndarray]) -> list[tuple[int, float]]:
@@ -100,25 +101,45 @@ def index_version(catalogue_version: str) -> str:
 
 def current_index(catalogue_version: str, rows: RowSource) -> tuple[str, TrackCatalogue]:
     """The track index for this catalogue version, with its full version: from memory, from disk (another
-    process built it), or built from rows() and saved."""
+    process built it), or built from rows() and saved.
+
+    One process builds a version while the others wait for it; a process that still holds the previous
+    version keeps answering with it meanwhile instead of waiting."""
     global _index
     version = index_version(catalogue_version)
     with _lock:
         if _index is not None and _index[0] == version:
             return _index
         index_root = Path(settings.ENGINE_INDEX_DIR)
-        directory = index_root / version
-        catalogue: TrackCatalogue | None = None
-        if (directory / "COMPLETE").exists():
+        index_root.mkdir(parents=True, exist_ok=True)
+        with open(index_root / f".build-{version}.lock", "a+b") as lock_file:
             try:
-                catalogue = TrackCatalogue.load(directory)
-            except Exception:  # a half-written or old-format index is rebuilt, not trusted
-                logger.warning("index %s unreadable; rebuilding", directory, exc_info=True)
-        if catalogue is None:
-            catalogue = engine().build_catalogue([TrackRow(**row) for row in rows()], version=version)
-            _save(catalogue, index_root, version)
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if _index is not None:
+                    logger.info("index %s is being built by another process; serving %s", version, _index[0])
+                    return _index
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # wait for the builder, then load what it saved
+            try:
+                catalogue = _load_saved(index_root / version)
+                if catalogue is None:
+                    catalogue = engine().build_catalogue([TrackRow(**row) for row in rows()], version=version)
+                    _save(catalogue, index_root, version)
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
         _index = (version, catalogue)
         return _index
+
+
+def _load_saved(directory: Path) -> TrackCatalogue | None:
+    if not (directory / "COMPLETE").exists():
+        return None
+    try:
+        return TrackCatalogue.load(directory)
+    except Exception:  # a half-written or old-format index is rebuilt, not trusted
+        logger.warning("index %s unreadable; rebuilding", directory, exc_info=True)
+        return None
+
 
 
 def _save(catalogue: TrackCatalogue, index_root: Path, version: str) -> None:
@@ -134,7 +155,9 @@ def _save(catalogue: TrackCatalogue, index_root: Path, version: str) -> None:
     except OSError:  # another process saved the same version first
         shutil.rmtree(tmp, ignore_errors=True)
     for old in index_root.iterdir():
-        if old.name != version and not old.name.startswith("."):
+        if old.name.startswith(".build-") and old.name != f".build-{version}.lock":
+            old.unlink(missing_ok=True)
+        elif old.name != version and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -148,4 +171,4 @@ def forget_index() -> None:
 def reset() -> None:
     """Forget the cached engine and index (tests, settings changes)."""
     forget_index()
-    engine.cache_clear()
+    MODELS.clear()

@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 
 from photos.services import runs
 
@@ -32,6 +32,14 @@ def reap_stale_runs() -> dict[str, int]:
     return runs.reap_stale_runs()
 
 
+@worker_init.connect
+def _share_the_cores(sender: Any = None, **_: Any) -> None:
+    """Each pool process of this worker gets its share of the cores (recommender/threads.py)."""
+    pool = str(getattr(sender, "pool_cls", "") or "")
+    concurrency = 1 if "solo" in pool or "thread" in pool else int(getattr(sender, "concurrency", 1) or 1)
+    os.environ["ENGINE_PROCESSES"] = str(concurrency)
+
+
 @worker_ready.connect
 def _load_models_in_solo_worker(sender: Any = None, **_: Any) -> None:
     # A solo pool (our inference workers) runs tasks in the main process, which gets no process_init signal.
@@ -41,14 +49,14 @@ def _load_models_in_solo_worker(sender: Any = None, **_: Any) -> None:
 
 
 @worker_process_init.connect
-def _load_models(**_: Any) -> None:
+def _load_models(**signal: Any) -> None:
     """Load the models when a worker process starts, so the first photo doesn't pay for it."""
     if os.environ.get("PHOTOPHONE_PRELOAD", "1") != "1":
         return
     from inference import adapter
 
     try:
-        adapter.engine()
-        runs.ranking_index()
+        _, index = runs.ranking_index()
+        adapter.engine().warm_up(index)
     except Exception:  # the first task will report the problem to the user
         logger.exception("could not preload the engine")

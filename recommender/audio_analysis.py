@@ -32,6 +32,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .threads import onnx_session_options
+
 SAMPLE_RATE = 16_000  # vibenet's input rate
 MIN_SECONDS = 3.0
 MAX_SECONDS = 300.0  # longer audio is analysed from its first five minutes
@@ -157,9 +159,7 @@ class AudioAnalyser:
                 model.graph.output.append(
                     onnx.helper.make_tensor_value_info(EMBEDDING_NAME, onnx.TensorProto.FLOAT, None)
                 )
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
+                options = onnx_session_options(self.threads)
                 self._session = onnxruntime.InferenceSession(
                     model.SerializeToString(), options, providers=["CPUExecutionProvider"]
                 )

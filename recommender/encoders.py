@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-EFFICIENTNET_LITE0 = "efficientnet-lite0"
-# CLIP from a local directory (clip.py, docs/clip.md); opt-in because no CLIP weights ship on PyPI.
-CLIP = "clip"
+from .config import CLIP, EFFICIENTNET_LITE0
+
+__all__ = ["CLIP", "EFFICIENTNET_LITE0", "EfficientNetLiteEncoder", "ImageEncoder", "l2_normalise"]
 
 
 @runtime_checkable

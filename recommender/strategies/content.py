@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..catalogue_index import TrackCatalogue, TrackRepresentation
-from ..text import TextEncoder, get_text_encoder, text_model_version
+from ..text import TextEncoder, text_encoder, text_model_version
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult
 
@@ -91,11 +91,12 @@ class ContentMatch:
         self._titles: dict[str, np.ndarray] = {}
         self._warmed: set[str] = set()
 
+    # It reads text for every photo: the engine keeps MiniLM loaded after building the index.
+    uses_text_model = True
+
     @property
     def encoder(self) -> TextEncoder:
-        if self._encoder is None:
-            self._encoder = get_text_encoder()
-        return self._encoder
+        return self._encoder if self._encoder is not None else text_encoder()
 
     def track_representations(self) -> Mapping[str, TrackRepresentation]:
         def texts(rows: Sequence[TrackRow]) -> np.ndarray:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import multiprocessing
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -91,6 +94,56 @@ def test_a_new_representation_version_builds_a_new_index(served, settings) -> No
     new, catalogue = current()
     assert new != old and builds == [old, new]
     assert np.all(np.asarray(catalogue.vectors["retrainable"]) == 2.0)
-    assert sorted(p.name for p in Path(settings.ENGINE_INDEX_DIR).iterdir()) == [new]  # the stale one is gone
+    saved = [p.name for p in Path(settings.ENGINE_INDEX_DIR).iterdir() if not p.name.startswith(".")]
+    assert saved == [new]  # the stale one is gone
     adapter.forget_index()
     assert current()[0] == new and builds == [old, new]
+
+
+def _build_in_child(record: str) -> None:
+    """A second worker process asking for the same version at the same time."""
+    adapter.forget_index()
+    version, _ = current()
+    with open(record, "a") as out:
+        out.write(f"got {version}\n")
+
+
+def test_one_process_builds_a_version_while_another_waits_for_it(served, tmp_path: Path) -> None:
+    assert served
+    engine = adapter.engine()
+    build = engine.build_catalogue
+    record = tmp_path / "record.txt"
+
+    def slow_build(rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+        with open(record, "a") as out:
+            out.write("build\n")
+        time.sleep(1.0)
+        return build(rows, version)
+
+    engine.build_catalogue = slow_build  # type: ignore[method-assign]
+    children = [
+        multiprocessing.get_context("fork").Process(target=_build_in_child, args=(str(record),))
+        for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    lines = record.read_text().splitlines()
+    assert lines.count("build") == 1, lines  # the other process loaded what the first one saved
+    assert len({line for line in lines if line.startswith("got ")}) == 1
+
+
+def test_a_process_with_the_previous_version_serves_it_while_another_builds(served, settings) -> None:
+    old_version, old = current()
+    lock_path = Path(settings.ENGINE_INDEX_DIR)
+    strategy, _ = served
+    strategy.version = "model-2"
+    new_version = adapter.index_version(CATALOGUE_VERSION)
+    with open(lock_path / f".build-{new_version}.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another process is building the new version
+        version, catalogue = current()
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert (version, catalogue) == (old_version, old)
+    assert current()[0] == new_version  # once the lock is free, the new version is built and served

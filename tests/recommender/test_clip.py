@@ -202,11 +202,14 @@ def test_the_default_encoder_stays_efficientnet() -> None:
         make_encoder("no-such-encoder")
 
 
-def test_django_passes_the_clip_settings(clip_dir: Path) -> None:
+def test_the_environment_selects_clip_and_django_passes_it_on(clip_dir: Path) -> None:
+    served = EngineConfig.from_environment({"ENGINE_ENCODER": CLIP, "ENGINE_CLIP_DIR": str(clip_dir)})
+    assert (served.encoder, served.clip_dir) == (CLIP, str(clip_dir))
+    assert served.strategies == ("va_match", "emotion") and not served.faces  # mood-only defaults
     adapter.reset()
     try:
-        with override_settings(ENGINE_ENCODER=CLIP, ENGINE_CLIP_DIR=str(clip_dir)):
+        with override_settings(ENGINE=served):
             config = adapter.engine().config
-        assert (config.encoder, config.clip_dir) == (CLIP, str(clip_dir))
+        assert config == served
     finally:
         adapter.reset()

@@ -9,22 +9,22 @@ from recommender.imagenet import imagenet_labels, top_labels
 from recommender.pipeline import Engine, EngineConfig
 from recommender.strategies import ContentMatch, VAMatch
 from recommender.strategies.content import TEXT_VECTORS, TITLE_WEIGHT, photo_text, track_words
-from recommender.text import get_text_encoder, text_model_version
+from recommender.text import text_encoder, text_model_version
 from recommender.types import TrackRow
 from tests.recommender.helpers import make_photo
 
 
 def test_text_encoder_gives_unit_vectors_and_related_texts_are_closer() -> None:
-    vectors = get_text_encoder().encode(["sunny beach summer", "beach party", "funeral dirge"])
+    vectors = text_encoder().encode(["sunny beach summer", "beach party", "funeral dirge"])
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
-    assert get_text_encoder().encode([]).shape == (0, 384)
+    assert text_encoder().encode([]).shape == (0, 384)
 
 
 def test_batches_do_not_change_the_embeddings() -> None:
     texts = ["rain", "a long sentence about a quiet night in the city", "sun", "dance"]
-    encoder = get_text_encoder()
+    encoder = text_encoder()
     assert np.allclose(encoder.encode(texts, batch_size=1), encoder.encode(texts, batch_size=256), atol=1e-4)
 
 
@@ -47,7 +47,7 @@ def test_top_labels_are_sorted_probabilities() -> None:
 
 
 def test_repeated_texts_are_embedded_once_with_the_same_vector() -> None:
-    encoder = get_text_encoder()
+    encoder = text_encoder()
     texts = ["rain", "sun", "rain", "a long sentence about a quiet night in the city", "sun"]
     vectors = encoder.encode(texts)
     assert np.array_equal(vectors[0], vectors[2]) and np.array_equal(vectors[1], vectors[4])

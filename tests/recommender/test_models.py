@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recommender.active_artifacts import ARTIFACTS_DIR
 from recommender.colour import COLOUR_KEYS
+from recommender.config import ARTIFACTS_DIR
 from recommender.encoders import EfficientNetLiteEncoder
 from recommender.mood import DEFAULT_MOOD_DIR, MoodModel
 from recommender.photo_inputs import BASE_FEATURES, FULL_FEATURES, PhotoFeatures, extract
@@ -118,7 +118,7 @@ def test_engine_sets_thread_counts_so_torch_and_faiss_do_not_fight() -> None:
     import faiss
     import torch
 
-    Engine(EngineConfig(torch_threads=1))
+    Engine(EngineConfig(threads=1))
     assert faiss.omp_get_max_threads() == 1
     assert torch.get_num_threads() == 1
     Engine(EngineConfig())
@@ -139,7 +139,7 @@ def test_engine_imports_no_django() -> None:
 
 
 def test_the_served_artifacts_are_the_ones_marked_active() -> None:
-    from recommender.active_artifacts import active_artifact
+    from recommender.config import active_artifact
     from recommender.heads.model import DEFAULT_HEADS_DIR
 
     assert active_artifact("mood") == DEFAULT_MOOD_DIR and (DEFAULT_MOOD_DIR / "card.json").is_file()

@@ -1,0 +1,190 @@
+"""The engine's configuration, in one place: every setting the engine reads, its shipped default, and how it
+is read from the environment.
+
+- Which trained artifact of each kind is served: the one marked in artifacts/active.json (written by
+  training, reviewed like code); EngineConfig's artifact defaults come from it, nowhere else.
+- The default strategies and fusion weights: the best combination of the evaluation (DEFAULT_WEIGHTS).
+- Deployment settings (encoder, device, threads, batching, ...): ENGINE_* environment variables, read by
+  EngineConfig.from_environment. Django's settings hold the result (settings.ENGINE) and the adapter
+  hands it to the engine; a script or benchmark calls from_environment itself.
+
+This module imports nothing heavy (no torch, no faiss), so settings can import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Literal
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+ACTIVE_FILE = ARTIFACTS_DIR / "active.json"
+
+EFFICIENTNET_LITE0 = "efficientnet-lite0"
+# CLIP from a local directory (clip.py, docs/clip.md); opt-in because no CLIP weights ship on PyPI.
+CLIP = "clip"
+ENCODERS: tuple[str, ...] = (EFFICIENTNET_LITE0, CLIP)
+
+# The best combination on the validation split (macro P@5, mean of the quadrant, emotion and playlist-mood
+# relevances; mood-v2, heads-v1): see docs/evaluation.md, "Fusion weight search". Score fusion after
+# z-scoring each strategy was tried too and was no better. Re-measure with `manage.py evaluate` first.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "va_match": 1 / 3,
+    "emotion": 1 / 3,
+    "feature_prediction": 1 / 6,
+    "joint_embedding": 1 / 6,
+}
+# The learned heads (feature_prediction, joint_embedding) were trained on EfficientNet-Lite0 embeddings,
+# so another encoder gets the strategies that work from mood alone, weighted as the validation search
+# found best for that pair.
+MOOD_ONLY_WEIGHTS: dict[str, float] = {"va_match": 2 / 3, "emotion": 1 / 3}
+
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+Runtime = Literal["onnx", "torch"]
+RUNTIMES: tuple[str, ...] = ("onnx", "torch")
+
+
+def active_artifact(kind: str) -> Path:
+    """The directory of the served artifact of this kind ("mood" or "heads"), as active.json marks it."""
+    active = json.loads(ACTIVE_FILE.read_text())
+    try:
+        return ARTIFACTS_DIR / active[kind]
+    except KeyError:
+        raise KeyError(f"{ACTIVE_FILE} marks no active {kind!r} artifact") from None
+
+
+def default_model_dir() -> Path:
+    """Where models exported at first use (ONNX files) are kept when nothing else is configured."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "photophone" / "models"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Hashable, so one Engine (and its models) can be cached per distinct config."""
+
+    encoder: str = EFFICIENTNET_LITE0
+    # The saved CLIP model directory when encoder is "clip" (ENGINE_CLIP_DIR; docs/clip.md).
+    clip_dir: str = ""
+    mood_artifact: str = field(default_factory=lambda: str(active_artifact("mood")))
+    heads_artifact: str = field(default_factory=lambda: str(active_artifact("heads")))
+    strategies: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
+    fusion_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
+    # "weighted" (weighted score sum) or "rrf" (weighted reciprocal-rank fusion); see fusion.py.
+    fusion: str = "weighted"
+    # FAISS candidates per request (at least 4 * top_k); enlarged when artists repeat.
+    candidate_pool: int = 500
+    align_arousal: bool = True
+    # Find faces and read their emotion in analyse() (faces.py, ~10-30 ms of CPU per photo), when a
+    # configured strategy reads them (only aesthetics does).
+    faces: bool = True
+    # Track-vector sets with more rows than this get an approximate index (catalogue_index.py).
+    approximate_above: int = 50_000
+    # Where models run: "auto" is CUDA when torch sees a GPU, else the CPU.
+    device: str = "auto"
+    # The EfficientNet encoder on the CPU: ONNX Runtime (exported from the same weights at first use) or
+    # traced torch. On CUDA the encoder always runs in torch.
+    runtime: str = "onnx"
+    # Threads for torch, ONNX Runtime and OpenMP in this process; None: its share of the cores (threads.py).
+    threads: int | None = None
+    # Exported models (ONNX files) are written here at first use.
+    model_dir: str = field(default_factory=lambda: str(default_model_dir()))
+    # Micro-batching on a GPU worker: up to batch_size photos per forward pass, waiting at most
+    # batch_wait_ms for the batch to fill.
+    batch_size: int = 16
+    batch_wait_ms: float = 20.0
+    # Unload a model nobody used for this many seconds (0: keep every model loaded).
+    idle_unload_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.encoder not in ENCODERS:
+            problems.append(f"encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}")
+        if self.device not in DEVICES:
+            problems.append(f"device {self.device!r} is not one of {', '.join(DEVICES)}")
+        if self.runtime not in RUNTIMES:
+            problems.append(f"runtime {self.runtime!r} is not one of {', '.join(RUNTIMES)}")
+        if self.threads is not None and self.threads < 1:
+            problems.append(f"threads must be at least 1, not {self.threads}")
+        if self.batch_size < 1 or self.batch_wait_ms < 0 or self.idle_unload_seconds < 0:
+            problems.append("batch_size must be >= 1, batch_wait_ms and idle_unload_seconds >= 0")
+        if any(w < 0 for _, w in self.fusion_weights):
+            problems.append("fusion weights must not be negative")
+        if problems:
+            raise ValueError("engine configuration: " + "; ".join(problems))
+
+    def weights(self) -> dict[str, float]:
+        return dict(self.fusion_weights)
+
+    def with_weights(self, weights: Mapping[str, float]) -> EngineConfig:
+        return replace(self, fusion_weights=tuple(sorted(weights.items())))
+
+    @classmethod
+    def for_encoder(cls, encoder: str, clip_dir: str = "", **overrides: object) -> EngineConfig:
+        """The shipped default for an encoder (see MOOD_ONLY_WEIGHTS for encoders other than the default)."""
+        if encoder == EFFICIENTNET_LITE0:
+            return cls(encoder=encoder, clip_dir=clip_dir, **overrides)  # type: ignore[arg-type]
+        settings: dict[str, object] = {
+            "strategies": tuple(MOOD_ONLY_WEIGHTS),
+            "fusion_weights": tuple(MOOD_ONLY_WEIGHTS.items()),
+            "faces": False,  # no strategy of this set reads faces
+        }
+        settings.update(overrides)
+        return cls(encoder=encoder, clip_dir=clip_dir, **settings)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> EngineConfig:
+        """The served configuration: the shipped default for ENGINE_ENCODER, changed by these variables
+        where set: ENGINE_CLIP_DIR, ENGINE_DEVICE (auto|cpu|cuda), ENGINE_RUNTIME (onnx|torch),
+        ENGINE_THREADS, ENGINE_MODEL_DIR, ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS,
+        ENGINE_IDLE_UNLOAD_SECONDS, ENGINE_MOOD_ARTIFACT, ENGINE_HEADS_ARTIFACT, ENGINE_FUSION and
+        ENGINE_WEIGHTS ("va_match=0.5,emotion=0.5": the strategies that run and their weights)."""
+        env = os.environ if environ is None else environ
+        overrides: dict[str, object] = {}
+        readers = {
+            "ENGINE_DEVICE": ("device", str),
+            "ENGINE_RUNTIME": ("runtime", str),
+            "ENGINE_THREADS": ("threads", int),
+            "ENGINE_MODEL_DIR": ("model_dir", str),
+            "ENGINE_BATCH_SIZE": ("batch_size", int),
+            "ENGINE_BATCH_WAIT_MS": ("batch_wait_ms", float),
+            "ENGINE_IDLE_UNLOAD_SECONDS": ("idle_unload_seconds", float),
+            "ENGINE_MOOD_ARTIFACT": ("mood_artifact", str),
+            "ENGINE_HEADS_ARTIFACT": ("heads_artifact", str),
+            "ENGINE_FUSION": ("fusion", str),
+        }
+        for variable, (name, parse) in readers.items():
+            raw = env.get(variable, "").strip()
+            if raw:
+                try:
+                    overrides[name] = parse(raw)
+                except ValueError:
+                    raise ValueError(f"{variable}={raw!r} is not a valid {parse.__name__}") from None
+        if weights := env.get("ENGINE_WEIGHTS", "").strip():
+            parsed = parse_weights(weights)
+            overrides["strategies"] = tuple(parsed)
+            overrides["fusion_weights"] = tuple(parsed.items())
+        encoder = env.get("ENGINE_ENCODER", "").strip() or EFFICIENTNET_LITE0
+        return cls.for_encoder(encoder, clip_dir=env.get("ENGINE_CLIP_DIR", "").strip(), **overrides)
+
+    def describe(self) -> dict[str, object]:
+        """Every setting by name (for logs and the worker's start-up line)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """'va_match=0.5, emotion=0.5' -> {'va_match': 0.5, 'emotion': 0.5}."""
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"ENGINE_WEIGHTS: {part.strip()!r} is not 'strategy=weight'") from None
+    return weights
