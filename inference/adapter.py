@@ -36,6 +36,7 @@ from recommender.catalogue_index import FORMAT, TrackCatalogue
 from recommender.describe import describe_mood
 from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_for_track
 from recommender.model_cache import MODELS
+from recommender.photo_inputs import decode_photo
 from recommender.pipeline import Engine, EngineConfig, get_engine
 from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
 
@@ -47,6 +48,7 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "PhotoAnalysis",
     "RankedTrack",
     "TrackCatalogue",
+    "decode_photo",
     "describe_mood",
     "embedding_to_bytes",
 ]

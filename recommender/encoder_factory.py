@@ -9,13 +9,21 @@ from .clip import ClipEncoder
 from .encoders import CLIP, EFFICIENTNET_LITE0, EfficientNetLiteEncoder, ImageEncoder
 
 # Name -> factory for the encoders that need no settings; CLIP needs its directory.
-ENCODERS: dict[str, Callable[[], ImageEncoder]] = {
+ENCODERS: dict[str, Callable[..., ImageEncoder]] = {
     EFFICIENTNET_LITE0: EfficientNetLiteEncoder,
 }
 
 
-def make_encoder(name: str, *, clip_dir: str = "") -> ImageEncoder:
-    """clip_dir: the saved CLIP model directory (settings.ENGINE_CLIP_DIR), used when name is "clip"."""
+def make_encoder(
+    name: str,
+    *,
+    clip_dir: str = "",
+    runtime: str = "torch",
+    model_dir: str | None = None,
+    device: str = "cpu",
+) -> ImageEncoder:
+    """clip_dir: the saved CLIP model directory (ENGINE_CLIP_DIR), used when name is "clip". runtime,
+    model_dir and device: see EfficientNetLiteEncoder."""
     if name == CLIP:
         return ClipEncoder(clip_dir)  # transformers is imported only when a ClipEncoder is made
     try:
@@ -23,4 +31,4 @@ def make_encoder(name: str, *, clip_dir: str = "") -> ImageEncoder:
     except KeyError:
         known = ", ".join(sorted([*ENCODERS, CLIP]))
         raise ValueError(f"unknown image encoder {name!r}; known: {known}") from None
-    return factory()
+    return factory(runtime=runtime, model_dir=model_dir, device=device)

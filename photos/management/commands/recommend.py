@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from catalogue.models import Track
 from inference import adapter
@@ -38,9 +38,7 @@ class Command(BaseCommand):
         failures = 0
         for path in options["images"]:
             try:
-                with Image.open(path) as image:
-                    image.load()
-                    analysis = engine.analyse(image)
+                analysis = engine.analyse(adapter.decode_photo(path))
             except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
                 failures += 1
                 self.stderr.write(f"{path}: cannot read image ({exc})")
