@@ -65,7 +65,7 @@ class TrackAdmin(admin.ModelAdmin[Track]):
         self.message_user(request, f"{count} track(s) with audio queued for analysis.")
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[Track], *, active: bool) -> None:
-        # update() skips auto_now: set updated_at so the engine's catalogue fingerprint changes.
+        # update() skips auto_now: set updated_at by hand. (Track's QuerySet moves the catalogue version.)
         count = queryset.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
         self.message_user(request, f"{count} track(s) {'activated' if active else 'deactivated'}.")
 

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import quote_plus
 
-from django.db import models
+from django.db import models, router, transaction
+from django.db.models import F
+from django.utils import timezone
 
 # Spotify-style audio features, in the order DYLUMO uses them. Each is nullable: missing means unknown.
 AUDIO_FEATURES: tuple[str, ...] = (
@@ -20,6 +25,112 @@ AUDIO_FEATURES: tuple[str, ...] = (
     "duration_ms",
     "time_signature",
 )
+# What the engine reads of an active track (selectors.active_track_rows), in that order.
+ENGINE_ROW_FIELDS: tuple[str, ...] = (
+    "id",
+    "artist",
+    "title",
+    "valence",
+    "arousal",
+    *AUDIO_FEATURES,
+    "genre",
+    "tags",
+)
+# A write that sets none of these leaves the engine's catalogue as it was: it does not move the version.
+ENGINE_FIELDS = frozenset({*ENGINE_ROW_FIELDS, "is_active"})
+
+
+class CatalogueVersion(models.Model):
+    """The version of the active catalogue: one row, moved on by every write to the catalogue.
+
+    The engine's track index is keyed by it (photos.services.runs.ranking_index, once per photo run), so
+    reading it is a primary-key read, not an aggregate over the tracks. It is not cached in a process:
+    the read costs a fraction of a millisecond, and with no cache every process (web, each worker) sees a
+    change as soon as the transaction that made it commits: the staleness bound is zero. An index is built
+    from rows read after its version, so it may hold a newer catalogue than its version says, never an
+    older one; the next read sees the newer version and the index is built again.
+
+    Who moves it: Track.save() and Track.delete(), and Track's QuerySet update(), delete(), bulk_create()
+    and bulk_update() (the admin, the audio service, tests' factories), unless the write sets no field in
+    ENGINE_FIELDS (audio status bookkeeping); the importer, whose upsert is raw SQL, moves it once per batch
+    that creates or changes tracks. Anything else that writes tracks past the ORM (loaddata, SQL run by
+    hand) must call CatalogueVersion.bump() itself.
+
+    The version is the number and the time of the last change: the number alone can repeat (a rolled-back
+    transaction's number is used again; a database made afresh starts again at 0 while the index saved
+    under ENGINE_INDEX_DIR outlives it), the time makes such a repeat a different version.
+    """
+
+    ROW = 1
+
+    number = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.as_version(self.number, self.changed_at)
+
+    @staticmethod
+    def as_version(number: int, changed_at: Any) -> str:
+        return f"v{number}-{changed_at:%Y%m%dT%H%M%S%f}"
+
+    @classmethod
+    def current(cls) -> str:
+        """The version string of the active catalogue, as committed now (one primary-key read)."""
+        row = cls.objects.filter(pk=cls.ROW).values_list("number", "changed_at").first()
+        return cls.as_version(*row) if row else "v0-none"
+
+    @classmethod
+    def bump(cls, using: str | None = None) -> None:
+        """Move the version on. Call it in the transaction that writes the catalogue, before the write: on
+        PostgreSQL it locks the row until the commit, and taking that lock first queues concurrent writers
+        in one order (never on a track first and on this row second, which could deadlock)."""
+        using = using or router.db_for_write(CatalogueVersion)
+        versions = CatalogueVersion.objects.using(using).filter(pk=cls.ROW)
+        now = timezone.now()
+        if not versions.update(number=F("number") + 1, changed_at=now):  # the row is missing: make it
+            row = CatalogueVersion(pk=cls.ROW, changed_at=now)
+            CatalogueVersion.objects.using(using).bulk_create([row], ignore_conflicts=True)
+            versions.update(number=F("number") + 1, changed_at=now)
+
+
+def _changes_engine_fields(fields: Iterable[str] | None) -> bool:
+    return fields is None or not ENGINE_FIELDS.isdisjoint(fields)
+
+
+@contextmanager
+def _moving_the_version(using: str) -> Iterator[None]:
+    """A transaction that writes the catalogue and moves its version (first: see CatalogueVersion.bump)."""
+    with transaction.atomic(using=using):
+        CatalogueVersion.bump(using)
+        yield
+
+
+class TrackQuerySet(models.QuerySet["Track"]):
+    """Bulk writes move the catalogue version in the same transaction (see CatalogueVersion)."""
+
+    def update(self, **kwargs: Any) -> int:
+        if not _changes_engine_fields(kwargs):
+            return super().update(**kwargs)
+        with _moving_the_version(self.db):
+            return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        with _moving_the_version(self.db):
+            return super().delete()
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        if not objs:
+            return objs
+        with _moving_the_version(self.db):
+            return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None) -> int:
+        objs, fields = list(objs), list(fields)
+        if not objs or not _changes_engine_fields(fields):
+            return super().bulk_update(objs, fields, batch_size)
+        with _moving_the_version(self.db):
+            return super().bulk_update(objs, fields, batch_size)
 
 
 def track_audio_path(track: Track, filename: str) -> str:
@@ -93,12 +204,25 @@ class Track(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
+    objects = TrackQuerySet.as_manager()
+
     class Meta:
         ordering = ["artist", "title"]
         indexes = [models.Index(fields=["is_active", "updated_at"])]
 
     def __str__(self) -> str:
         return f"{self.artist} – {self.title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves that set a field the engine reads move the catalogue version (see CatalogueVersion)."""
+        if not _changes_engine_fields(kwargs.get("update_fields")):
+            return super().save(*args, **kwargs)
+        with _moving_the_version(kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        with _moving_the_version(kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            return super().delete(*args, **kwargs)
 
     def features(self) -> dict[str, float | None]:
         return {name: getattr(self, name) for name in AUDIO_FEATURES}

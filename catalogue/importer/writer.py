@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from catalogue.models import Track
+from catalogue.models import CatalogueVersion, Track
 
 from .report import ReadState
 
@@ -16,7 +16,11 @@ BATCH_SIZE = 1000  # rows per transaction; 1,000 x ~35 columns stays below Postg
 
 
 def write(state: ReadState, *, batch_size: int, show_progress: bool) -> None:
-    """One query and one upsert per batch; counts created, updated and unchanged tracks in the report."""
+    """One query and one upsert per batch; counts created, updated and unchanged tracks in the report.
+
+    A batch that creates or changes tracks moves the catalogue version in its transaction; a re-import
+    that changes nothing leaves the version (and so the engine's index) as it was.
+    """
     report = state.report
     state.fields.discard("external_id")
     fields = sorted(state.fields)
@@ -43,6 +47,7 @@ def write(state: ReadState, *, batch_size: int, show_progress: bool) -> None:
                         report.updated += 1
                     changed.append((external_id, values))
                 if changed:
+                    CatalogueVersion.bump()  # before the upsert: see CatalogueVersion.bump
                     _upsert(changed, update_fields=fields)
             bar.update(len(batch))
 
@@ -53,7 +58,7 @@ def _upsert(rows: list[tuple[str, dict[str, Any]]], *, update_fields: list[str])
     Raw SQL because the ORM's bulk_create(update_conflicts=True) builds ~35 parameters per row in Python
     and SQLite's 999-parameter limit splits it into ~30-row statements: 3x slower. The syntax is the
     same on SQLite and PostgreSQL, the two databases the project supports. updated_at is set here
-    because bulk writes bypass auto_now, and catalogue_fingerprint() relies on it.
+    because bulk writes bypass auto_now; the catalogue version is the caller's to move.
     """
     model_fields = [f for f in Track._meta.concrete_fields if not f.primary_key]
     names = [f.attname for f in model_fields]

@@ -16,7 +16,7 @@ from PIL import Image
 
 from accounts.models import User
 from catalogue.models import Track
-from catalogue.selectors import active_track_rows, catalogue_fingerprint
+from catalogue.selectors import active_track_rows, catalogue_version
 from config.celery import publish
 from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, TrackCatalogue, describe_mood
@@ -37,8 +37,9 @@ RUN_TASK = "photos.tasks.run_recommendation"  # sent by name: tasks.py imports t
 
 
 def ranking_index() -> tuple[str, TrackCatalogue]:
-    """The engine's index over the active catalogue as it is now, with its version."""
-    return adapter.current_index(catalogue_fingerprint(), active_track_rows)
+    """The engine's index over the active catalogue as it is now, with its version. The catalogue's version
+    is read first (one primary-key read) and the rows only when that version has no index yet."""
+    return adapter.current_index(catalogue_version(), active_track_rows)
 
 
 def create_run(

@@ -1,4 +1,4 @@
-"""Track admin: import page (staff only), bulk (de)activation changing the catalogue fingerprint."""
+"""Track admin: import page (staff only), bulk (de)activation changing the catalogue version."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalogue.models import Track
-from catalogue.selectors import catalogue_fingerprint
+from catalogue.selectors import catalogue_version
 from tests.factories import TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.catalogue.urls")]
@@ -79,16 +79,16 @@ def test_staff_without_track_permissions_is_refused(client: Client) -> None:
 @pytest.mark.parametrize(
     ("action", "start_active", "end_active"), [("deactivate", True, False), ("activate", False, True)]
 )
-def test_bulk_actions_change_is_active_and_the_fingerprint(
+def test_bulk_actions_change_is_active_and_the_catalogue_version(
     staff_client: Client, action: str, start_active: bool, end_active: bool
 ) -> None:
     tracks = [TrackFactory.create(is_active=start_active) for _ in range(3)]
     TrackFactory.create(is_active=True)  # keeps the active catalogue non-empty either way
-    before = catalogue_fingerprint()
+    before = catalogue_version()
     response = staff_client.post(
         reverse("admin:catalogue_track_changelist"),
         {"action": action, "_selected_action": [t.pk for t in tracks[:2]]},
     )
     assert response.status_code == 302
     assert Track.objects.filter(is_active=end_active, pk__in=[t.pk for t in tracks]).count() == 2
-    assert catalogue_fingerprint() != before
+    assert catalogue_version() != before

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from catalogue import audio
 from catalogue.models import Track
-from catalogue.selectors import catalogue_fingerprint, track_row
+from catalogue.selectors import catalogue_version, track_row
 from config.celery import app as celery_app
 from recommender.audio_analysis import EMBEDDING_DIM
 from recommender.tracks import track_position
@@ -43,7 +43,7 @@ def stored_audio(settings) -> list[Path]:
 def test_admin_adds_a_track_from_audio_and_the_worker_fills_its_features(
     staff_client: Client, sent: list[int], settings, django_capture_on_commit_callbacks
 ) -> None:
-    before = catalogue_fingerprint()
+    before = catalogue_version()
     upload = SimpleUploadedFile("Night Drive.wav", wav_bytes(seconds=8, bpm=120), content_type="audio/wav")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
@@ -71,7 +71,7 @@ def test_admin_adds_a_track_from_audio_and_the_worker_fills_its_features(
     assert track.audio_model.startswith("vibenet-")
     position = track_position(TrackRow(**track_row(track.pk)))
     assert position is not None and position[2].name == "ESTIMATED"
-    assert catalogue_fingerprint() != before  # the engine's index follows
+    assert catalogue_version() != before  # the engine's index follows
     page = staff_client.get(reverse("admin:catalogue_track_change", args=[track.pk])).content.decode()
     assert "Analysed" in page
 

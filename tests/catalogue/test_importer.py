@@ -10,7 +10,7 @@ import pytest
 
 from catalogue.importer import ImportFileError, ImportReport, import_tracks
 from catalogue.models import AUDIO_FEATURES, Track
-from catalogue.selectors import catalogue_fingerprint
+from catalogue.selectors import catalogue_version
 
 pytestmark = pytest.mark.django_db
 
@@ -204,11 +204,11 @@ def test_reimport_updates_instead_of_duplicating_and_same_file_is_unchanged(tmp_
     first = write(tmp_path, "a.csv", "id,title,artist,valence\nr1,One,A,0.1\nr2,Two,B,0.2\n")
     assert import_tracks(first).created == 2
     before = Track.objects.get(external_id="r1")
-    fingerprint = catalogue_fingerprint()
+    version = catalogue_version()
 
     again = import_tracks(first)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
-    assert catalogue_fingerprint() == fingerprint  # nothing written
+    assert catalogue_version() == version  # nothing written
 
     changed = write(tmp_path, "a.csv", "id,title,artist,valence\nr1,One,A,0.9\nr2,Two,B,0.2\nr3,Three,C,\n")
     report = import_tracks(changed)
@@ -217,7 +217,7 @@ def test_reimport_updates_instead_of_duplicating_and_same_file_is_unchanged(tmp_
     after = Track.objects.get(external_id="r1")
     assert after.pk == before.pk and after.valence == 0.9
     assert after.updated_at > before.updated_at and after.created_at == before.created_at
-    assert catalogue_fingerprint() != fingerprint
+    assert catalogue_version() != version
 
 
 def test_reimport_only_writes_the_columns_the_file_has(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from catalogue.models import AUDIO_FEATURES, Track
-from catalogue.selectors import active_track_rows, catalogue_fingerprint
+from catalogue.selectors import active_track_rows, catalogue_version
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,17 +28,17 @@ def test_active_track_rows_shape_and_inactive_tracks_left_out() -> None:
     }
 
 
-def test_fingerprint_changes_with_the_active_catalogue() -> None:
-    empty = catalogue_fingerprint()
+def test_version_changes_with_the_active_catalogue() -> None:
+    empty = catalogue_version()
     track = TrackFactory.create()
-    with_one = catalogue_fingerprint()
+    with_one = catalogue_version()
     assert with_one != empty
-    assert catalogue_fingerprint() == with_one  # stable when nothing changes
+    assert catalogue_version() == with_one  # stable when nothing changes
     track.title = "Edited"
     track.save()
-    edited = catalogue_fingerprint()
+    edited = catalogue_version()
     assert edited != with_one
     other = TrackFactory.create()
-    added = catalogue_fingerprint()
+    added = catalogue_version()
     Track.objects.filter(pk=other.pk).delete()
-    assert catalogue_fingerprint() != added
+    assert catalogue_version() != added
