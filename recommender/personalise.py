@@ -47,7 +47,21 @@ class Ratings:
 class Personalised:
     keep: np.ndarray  # (n,) bool: False for disliked tracks
     boost: np.ndarray  # (n,) added to the fused score
-    reasons: list[list[str]]  # per candidate
+    photo_sim: np.ndarray  # (n,) for liked tracks: mood match with the photo they were liked for; else NaN
+    near: np.ndarray  # (n,) bool: close in mood to a liked track (and not liked itself)
+
+    def reasons_for(self, positions: np.ndarray) -> list[list[str]]:
+        out: list[list[str]] = []
+        for s, near in zip(self.photo_sim[positions], self.near[positions], strict=True):
+            reasons = []
+            if s >= SIMILAR_MOOD:
+                reasons.append(f"you liked this for a photo of similar mood (mood match {s:.2f})")
+            elif not np.isnan(s):
+                reasons.append("you liked this before, for a photo of another mood")
+            if near:
+                reasons.append("close in mood to tracks you liked")
+            out.append(reasons)
+        return out
 
 
 def personalise(
@@ -58,39 +72,34 @@ def personalise(
 ) -> Personalised:
     n = len(candidate_idx)
     ids = np.asarray(catalogue.track_ids)[candidate_idx]
-    keep = np.array([int(t) not in ratings.disliked for t in ids], dtype=bool)
+    keep = ~np.isin(ids, np.fromiter(ratings.disliked, np.int64, len(ratings.disliked)))
     boost = np.zeros(n)
-    reasons: list[list[str]] = [[] for _ in range(n)]
+    photo_sim = np.full(n, np.nan)
+    near = np.zeros(n, dtype=bool)
     if not ratings.liked:
-        return Personalised(keep, boost, reasons)
+        return Personalised(keep, boost, photo_sim, near)
 
     # How similar the current photo is to the photo each liked track was liked for (best of its likes).
-    photo_sim = {
+    sim_of = {
         t: float(np.clip(imuse_similarity(photo_va, np.array(moods)), 0, 1).max())
         for t, moods in ratings.liked.items()
     }
-    for i, t in enumerate(ids):
-        s = photo_sim.get(int(t))
-        if s is None:
-            continue
-        boost[i] += LIKE_BOOST * s
-        if s >= SIMILAR_MOOD:
-            reasons[i].append(f"you liked this for a photo of similar mood (mood match {s:.2f})")
-        else:
-            reasons[i].append("you liked this before, for a photo of another mood")
+    liked_ids = np.fromiter(sim_of, np.int64, len(sim_of))
+    is_liked = np.isin(ids, liked_ids)
+    for i in np.flatnonzero(is_liked):
+        photo_sim[i] = sim_of[int(ids[i])]
+    boost[is_liked] += LIKE_BOOST * photo_sim[is_liked]
 
     # Neighbours of liked tracks in V/A space.
     rows = catalogue.row_of(list(ratings.liked))
     liked_rows = [r for r in rows.values() if catalogue.has_position[r]]
     if liked_rows:
         liked_va = np.asarray(catalogue.va)[liked_rows]  # (m, 2)
-        weights = np.array([photo_sim[int(catalogue.track_ids[r])] for r in liked_rows])
+        weights = np.array([sim_of[int(catalogue.track_ids[r])] for r in liked_rows])
         cand_va = np.asarray(catalogue.va)[candidate_idx]  # (n, 2)
         dist = np.sqrt(((cand_va[:, None, :] - liked_va[None, :, :]) ** 2).sum(-1))
         track_sim = np.nan_to_num(1.0 - dist, nan=0.0)  # (n, m)
-        near = np.where(track_sim >= NEIGHBOUR_MIN, track_sim * weights[None, :], 0.0).max(axis=1)
-        for i, t in enumerate(ids):
-            if near[i] > 0 and int(t) not in ratings.liked:
-                boost[i] += NEIGHBOUR_BOOST * near[i]
-                reasons[i].append("close in mood to tracks you liked")
-    return Personalised(keep, boost, reasons)
+        closeness = np.where(track_sim >= NEIGHBOUR_MIN, track_sim * weights[None, :], 0.0).max(axis=1)
+        near = (closeness > 0) & ~is_liked
+        boost[near] += NEIGHBOUR_BOOST * closeness[near]
+    return Personalised(keep, boost, photo_sim, near)

@@ -18,7 +18,7 @@ Models load once per process: call get_engine(config), which caches one Engine p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,7 +31,7 @@ from .colour import describe_colour
 from .config import CLIP, EngineConfig
 from .describe import describe_mood, describe_photo
 from .devices import resolve_device
-from .diversity import distinct_artists, diversify
+from .diversity import artist_codes, distinct_artists, diversify
 from .encoder_factory import make_encoder
 from .encoders import ImageEncoder
 from .faces import read_faces
@@ -39,13 +39,14 @@ from .fusion import make_fusion
 from .imagenet import top_labels
 from .model_cache import MODELS
 from .mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
-from .personalise import Ratings, personalise
+from .personalise import Personalised, Ratings, personalise
 from .photo_inputs import extract
+from .ranking import Ranking
 from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult, make_strategy
 from .strategies.base import representations_version
 from .text import MINILM
 from .threads import configure_threads
-from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
+from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackRow
 
 Mode = Literal["match", "lift"]
 
@@ -212,43 +213,52 @@ class Engine:
         feedback: Iterable[FeedbackItem] = (),
         mode: Mode = "match",
         context: str = "",
-    ) -> list[RankedTrack]:
-        """The top_k tracks for this photo, best first, each with per-strategy scores and reasons.
+    ) -> Ranking:
+        """The top_k tracks for this photo, best first, each with per-strategy scores and reasons (built
+        when read: see ranking.py).
 
         context: words the user added about the photo, for strategies that read text."""
         if context:
             photo = replace(photo, context=context)
         if top_k <= 0 or len(catalogue) == 0:
-            return []
+            return Ranking.empty()
         if mode not in ("match", "lift"):
             raise ValueError(f"mode must be 'match' or 'lift', not {mode!r}")
         mood = photo.va if mode == "match" else lift_target(photo.valence, photo.arousal)
         lifted = mood != photo.va
         target = (mood[0], align_arousal(mood[1], catalogue)) if self.config.align_arousal else mood
         ratings = Ratings.from_feedback(list(feedback))
+        artists = artist_codes(catalogue.artists)
 
         pool = max(self.config.candidate_pool, 4 * top_k)
         while True:
             candidates = self._candidates(photo, catalogue, target, pool, ratings)
-            ranked, order = self._rank(photo, target, catalogue, candidates, ratings)
+            results, personal, total, order = self._rank(photo, target, catalogue, candidates, ratings)
             exhausted = pool >= catalogue.positioned_count
-            if exhausted or distinct_artists(order, [catalogue.artists[c] for c in candidates], top_k):
+            if exhausted or distinct_artists(order, artists[candidates], top_k):
                 break
             pool *= 4  # artists repeat inside the pool: widen it before settling for repeats
 
-        head = [self._photo_reason(photo, mood, lifted)]
-        result = [
-            RankedTrack(
-                track_id=int(catalogue.track_ids[candidates[pos]]),
-                score=float(ranked.total[pos]),
-                strategy_scores={name: float(r.scores[pos]) for name, r in ranked.results.items()},
-                reasons=head + ranked.reasons[pos],
-            )
-            for pos in order[:top_k]
-        ]
-        if len(result) < top_k:
-            result += self._unpositioned(catalogue, ratings, top_k - len(result))
-        return result
+        shown = order[:top_k]
+        head = self._photo_reason(photo, mood, lifted)
+
+        def explain(entries: np.ndarray) -> list[list[str]]:
+            positions = shown[entries]
+            by_strategy = [r.reasons_for(positions) for r in results.values()]
+            personal_words = personal.reasons_for(positions)
+            return [
+                [head, *(words[j] for words in by_strategy if words[j]), *personal_words[j]]
+                for j in range(len(positions))
+            ]
+
+        unscored = self._unpositioned(catalogue, ratings, top_k - len(shown)) if len(shown) < top_k else None
+        return Ranking(
+            track_ids=np.asarray(catalogue.track_ids)[candidates[shown]],
+            scores=total[shown],
+            strategy_scores={name: np.asarray(r.scores)[shown] for name, r in results.items()},
+            explain=explain,
+            unscored_ids=unscored,
+        )
 
     def _candidates(
         self,
@@ -281,22 +291,19 @@ class Engine:
         catalogue: TrackCatalogue,
         candidates: np.ndarray,
         ratings: Ratings,
-    ) -> tuple[_Ranked, np.ndarray]:
+    ) -> tuple[dict[str, StrategyResult], Personalised, np.ndarray, np.ndarray]:
+        """Each strategy's result, the personalisation, the total score per candidate, and the order
+        (positions into candidates, best first, disliked tracks left out, artists spread)."""
         results: dict[str, StrategyResult] = {
             s.name: s.score(photo, target, catalogue, candidates) for s in self.strategies
         }
-        fused = self.fusion.fuse(results)
         personal = personalise(ratings, photo.va, catalogue, candidates)
-        total = fused + personal.boost
-        reasons = [
-            [r.reasons[i] for r in results.values() if r.reasons[i]] + personal.reasons[i]
-            for i in range(len(candidates))
-        ]
+        total = self.fusion.fuse(results) + personal.boost
         kept = np.flatnonzero(personal.keep)
         # Stable sort on -score, ties by catalogue row, so rankings are reproducible.
         order = kept[np.lexsort((candidates[kept], -total[kept]))]
-        order = diversify(order, [catalogue.artists[c] for c in candidates])
-        return _Ranked(results, total, reasons), order
+        order = diversify(order, artist_codes(catalogue.artists)[candidates])
+        return results, personal, total, order
 
     @staticmethod
     def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool) -> str:
@@ -309,31 +316,13 @@ class Engine:
         return text
 
     @staticmethod
-    def _unpositioned(catalogue: TrackCatalogue, ratings: Ratings, limit: int) -> list[RankedTrack]:
-        rows = [
-            int(r)
-            for r in np.flatnonzero(~np.asarray(catalogue.has_position))
-            if int(catalogue.track_ids[r]) not in ratings.disliked
-        ]
-        order = diversify(np.array(rows, dtype=np.int64), catalogue.artists)
-        return [
-            RankedTrack(
-                track_id=int(catalogue.track_ids[r]),
-                score=0.0,
-                strategy_scores={},
-                reasons=[
-                    "no mood data for this track (no valence/arousal or audio features), so listed last"
-                ],
-            )
-            for r in order[:limit]
-        ]
-
-
-@dataclass
-class _Ranked:
-    results: dict[str, StrategyResult]
-    total: np.ndarray
-    reasons: list[list[str]]
+    def _unpositioned(catalogue: TrackCatalogue, ratings: Ratings, limit: int) -> np.ndarray:
+        """Ids of up to limit tracks without a mood position (not disliked), one per artist first."""
+        rows = np.flatnonzero(~np.asarray(catalogue.has_position))
+        ids = np.asarray(catalogue.track_ids)[rows]
+        rows = rows[~np.isin(ids, np.fromiter(ratings.disliked, np.int64, len(ratings.disliked)))]
+        order = diversify(rows, artist_codes(catalogue.artists))
+        return np.asarray(catalogue.track_ids)[order[:limit]]
 
 
 def get_engine(config: EngineConfig | None = None) -> Engine:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO, cast
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from PIL import Image
 
 from accounts.models import User
 from catalogue.models import Track
@@ -111,8 +112,7 @@ def execute(run_id: int, worker: str) -> None:
         if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
             time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
         with run.photo.image.open("rb") as handle:
-            image = Image.open(handle)
-            image.load()
+            image = adapter.decode_photo(cast(BinaryIO, handle))
         engine = adapter.engine()
         analysis = engine.analyse(image)
         version, catalogue = ranking_index()
@@ -138,10 +138,11 @@ def execute(run_id: int, worker: str) -> None:
 def _store_result(
     run: Run,
     analysis: PhotoAnalysis,
-    ranked: list[RankedTrack],
+    ranking: Sequence[RankedTrack],
     engine_version: str,
     catalogue_version: str,
 ) -> None:
+    ranked = list(ranking)  # builds each shown track's reasons once
     existing = set(Track.objects.filter(pk__in=[r.track_id for r in ranked]).values_list("pk", flat=True))
     items = [
         RunItem(

@@ -152,4 +152,6 @@ class AestheticsMatch:
         )
         if mood.faces:
             head += f", faces weigh {mood.face_weight:.2f}"
-        return StrategyResult(scores, [f"{head}; track fits {s:.2f})" for s in scores])
+        return StrategyResult(
+            scores, lambda positions: [f"{head}; track fits {s:.2f})" for s in scores[positions]]
+        )

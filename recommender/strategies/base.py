@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -12,11 +11,32 @@ import numpy as np
 from ..catalogue_index import TrackCatalogue, TrackRepresentation
 from ..types import PhotoAnalysis
 
+Explain = Callable[[np.ndarray], list[str]]
 
-@dataclass
+
 class StrategyResult:
-    scores: np.ndarray  # (len(candidate_idx),) in [0, 1], higher is better
-    reasons: list[str]  # one per candidate ("" when the strategy has nothing to say)
+    """A strategy's scores for every candidate, and its reasons for the candidates that are shown.
+
+    Scores are arrays over the whole candidate set; words are built only for the positions asked for
+    (reasons_for), because writing text for a whole catalogue costs far more than scoring it. A strategy
+    passes either the reasons as a list (one per candidate) or a function from positions to reasons.
+    "" means the strategy has nothing to say about that candidate."""
+
+    def __init__(self, scores: np.ndarray, reasons: Sequence[str] | Explain = ()) -> None:
+        self.scores = scores
+        self._reasons = reasons
+
+    def reasons_for(self, positions: np.ndarray) -> list[str]:
+        if callable(self._reasons):
+            return self._reasons(np.asarray(positions, dtype=np.int64))
+        if not self._reasons:
+            return [""] * len(positions)
+        return [self._reasons[int(i)] for i in positions]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every candidate's reason (builds them all)."""
+        return self.reasons_for(np.arange(len(self.scores)))
 
 
 class Strategy(Protocol):

@@ -190,14 +190,18 @@ class ContentMatch:
         verb = "match" if photo.context.strip() else "matches"
         best = np.argsort(-cos)[:WORDED_CANDIDATES]
         named = self._closest_words(q, catalogue, [int(candidate_idx[i]) for i in best])
-        reasons = []
-        for pos in range(n):
-            words = named.get(int(candidate_idx[pos]))
-            if words:
-                reasons.append(f"{shown} {verb} the track's words ({', '.join(words)}) {scores[pos]:.2f}")
-            else:
-                reasons.append(f"{shown} vs the track's title and tags: text match {scores[pos]:.2f}")
-        return StrategyResult(scores, reasons)
+
+        def explain(positions: np.ndarray) -> list[str]:
+            reasons = []
+            for pos in positions:
+                words = named.get(int(candidate_idx[pos]))
+                if words:
+                    reasons.append(f"{shown} {verb} the track's words ({', '.join(words)}) {scores[pos]:.2f}")
+                else:
+                    reasons.append(f"{shown} vs the track's title and tags: text match {scores[pos]:.2f}")
+            return reasons
+
+        return StrategyResult(scores, explain)
 
     @staticmethod
     def _shown(photo: PhotoAnalysis) -> str:

@@ -48,16 +48,18 @@ class EmotionAgreement:
         track_music = np.asarray(catalogue.music_emotions)[candidate_idx]
         scores = 1.0 - js_distance(photo_music, track_music)
 
-        # Reason: the music emotion both sides share most, and which photo emotion leads to it.
-        shared = (track_music * photo_music[None, :]).argmax(axis=1)
-        photo_p = np.array([photo.emotions.get(e, 0.0) for e in IMAGE_EMOTIONS])
-        source_of = (photo_p[:, None] * mapping_matrix()).argmax(axis=0)  # music emotion -> image emotion
-        reasons = []
-        for s, m in zip(scores, shared, strict=True):
-            music = MUSIC_EMOTIONS[int(m)]
-            if lifted:
-                reasons.append(f"emotion agreement: lifted mood → {music} ({s:.2f})")
-            else:
-                source = IMAGE_EMOTIONS[int(source_of[int(m)])]
+        scores = np.clip(scores, 0.0, 1.0)
+
+        def explain(positions: np.ndarray) -> list[str]:
+            # The music emotion both sides share most, and which photo emotion leads to it.
+            shared = (track_music[positions] * photo_music[None, :]).argmax(axis=1)
+            photo_p = np.array([photo.emotions.get(e, 0.0) for e in IMAGE_EMOTIONS])
+            source_of = (photo_p[:, None] * mapping_matrix()).argmax(axis=0)  # music -> image emotion
+            reasons = []
+            for s, m in zip(scores[positions], shared, strict=True):
+                music = MUSIC_EMOTIONS[int(m)]
+                source = "lifted mood" if lifted else IMAGE_EMOTIONS[int(source_of[int(m)])]
                 reasons.append(f"emotion agreement: {source} → {music} ({s:.2f})")
-        return StrategyResult(np.clip(scores, 0.0, 1.0), reasons)
+            return reasons
+
+        return StrategyResult(scores, explain)

@@ -84,8 +84,11 @@ class FeaturePrediction(UsesHeads):
         known = np.linalg.norm(tracks, axis=1) > 1e-6
         scores = np.where(known, np.clip((tracks @ query + 1.0) / 2.0, 0.0, 1.0), 0.0)
         words = ", ".join(describe_prediction(predicted))
-        reasons = [
-            f"sounds like what the photo suggests: {words} (feature match {s:.2f})" if ok else ""
-            for s, ok in zip(scores, known, strict=True)
-        ]
-        return StrategyResult(scores=scores.astype(np.float64), reasons=reasons)
+
+        def explain(positions: np.ndarray) -> list[str]:
+            return [
+                f"sounds like what the photo suggests: {words} (feature match {s:.2f})" if ok else ""
+                for s, ok in zip(scores[positions], known[positions], strict=True)
+            ]
+
+        return StrategyResult(scores.astype(np.float64), explain)

@@ -49,4 +49,6 @@ class JointEmbedding(UsesHeads):
     ) -> StrategyResult:
         tracks = np.asarray(catalogue.vectors[VECTORS])[candidate_idx]
         scores = np.clip((tracks @ self.project(photo) + 1.0) / 2.0, 0.0, 1.0).astype(np.float64)
-        return StrategyResult(scores=scores, reasons=[f"emotion-aligned match {s:.2f}" for s in scores])
+        return StrategyResult(
+            scores, lambda positions: [f"emotion-aligned match {s:.2f}" for s in scores[positions]]
+        )

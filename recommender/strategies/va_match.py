@@ -31,10 +31,14 @@ class VAMatch:
         track_va = np.asarray(catalogue.va)[candidate_idx]
         scores = np.clip(imuse_similarity(target, track_va), 0.0, 1.0)
         scores = np.nan_to_num(scores, nan=0.0)
-        reasons = []
-        for s, (v, a) in zip(scores, track_va, strict=True):
-            if s >= 0.85:
-                reasons.append(f"track mood close (V/A match {s:.2f})")
-            else:
-                reasons.append(f"track is {describe_mood(float(v), float(a))} (V/A match {s:.2f})")
-        return StrategyResult(scores, reasons)
+
+        def explain(positions: np.ndarray) -> list[str]:
+            reasons = []
+            for s, (v, a) in zip(scores[positions], track_va[positions], strict=True):
+                if s >= 0.85:
+                    reasons.append(f"track mood close (V/A match {s:.2f})")
+                else:
+                    reasons.append(f"track is {describe_mood(float(v), float(a))} (V/A match {s:.2f})")
+            return reasons
+
+        return StrategyResult(scores, explain)

@@ -9,7 +9,7 @@ import pytest
 
 from recommender.catalogue_index import TrackCatalogue
 from recommender.describe import describe_mood, describe_photo
-from recommender.diversity import diversify
+from recommender.diversity import artist_codes, diversify
 from recommender.fusion import WeightedSum
 from recommender.pipeline import (
     PHOTO_AROUSAL_MEAN,
@@ -81,8 +81,9 @@ def test_weighted_sum() -> None:
 
 def test_diversify_takes_new_artists_first() -> None:
     artists = ["A", "A", "B", "a ", "C"]
-    order = diversify(np.arange(5), artists)
+    order = diversify(np.arange(5), artist_codes(artists))
     assert list(order) == [0, 2, 4, 1, 3]
+    assert list(diversify(np.array([4, 3, 1, 0]), artist_codes(artists))) == [4, 3, 1, 0]
 
 
 def test_recommend_never_repeats_an_artist_in_the_top_list() -> None:

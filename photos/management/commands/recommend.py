@@ -36,6 +36,7 @@ class Command(BaseCommand):
                 "The catalogue has no active tracks with a mood; import some with import_tracks."
             )
         failures = 0
+        labels: dict[int, dict[str, str]] | None = None  # read once, when the first photo is ranked
         for path in options["images"]:
             try:
                 analysis = engine.analyse(adapter.decode_photo(path))
@@ -44,7 +45,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"{path}: cannot read image ({exc})")
                 continue
             ranked = engine.recommend(analysis, catalogue, top_k=options["top_k"], mode=options["mode"])
-            tracks = Track.objects.in_bulk([r.track_id for r in ranked])
+            if labels is None:
+                labels = _track_labels()
+            tracks = labels
             result = {
                 "image": path,
                 "mood": {
@@ -54,9 +57,7 @@ class Command(BaseCommand):
                 },
                 "tracks": [
                     {
-                        "external_id": tracks[r.track_id].external_id,
-                        "title": tracks[r.track_id].title,
-                        "artist": tracks[r.track_id].artist,
+                        **tracks[r.track_id],
                         "score": round(float(r.score), 6),
                         "reasons": list(r.reasons),
                     }
@@ -78,3 +79,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {rank:>3}. {track['artist']} – {track['title']}  [{track['score']:.3f}]")
             for reason in track["reasons"]:
                 self.stdout.write(f"       · {reason}")
+
+
+def _track_labels() -> dict[int, dict[str, str]]:
+    """external_id, title and artist of every track, by id (one query for the whole command)."""
+    rows = Track.objects.values_list("pk", "external_id", "title", "artist").iterator(chunk_size=5000)
+    return {pk: {"external_id": ext, "title": title, "artist": artist} for pk, ext, title, artist in rows}
