@@ -24,12 +24,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
+
+from import_tracks import scratch_database  # bench/import_tracks.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = REPO.parent / "shared" / "data" / "spotify_songs" / "spotify_songs.csv"
@@ -65,36 +65,10 @@ def main() -> int:
     return 0
 
 
-def _postgres_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql)
-
-
 def _child(args: argparse.Namespace) -> int:
-    workdir = tempfile.TemporaryDirectory(prefix="photophone-bench-")
-    admin_url = ""
-    if args.child == "postgresql":
-        admin_url = os.environ["DATABASE_URL"]
-        os.environ["DATABASE_URL"] = urlunparse(urlparse(admin_url)._replace(path=f"/{args.scratch_db}"))
-        _postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{args.scratch_db}"')
-        _postgres_admin(admin_url, f'CREATE DATABASE "{args.scratch_db}"')
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
-    os.environ["PHOTOPHONE_VAR_DIR"] = workdir.name  # keep the settings' side effects out of var/
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(REPO))
-    try:
+    with scratch_database(args.scratch_db, postgres=args.child == "postgresql"):
         print(json.dumps(_measure(args.file, args.copies, args.repeat)))
-        return 0
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if admin_url:
-            _postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{args.scratch_db}" WITH (FORCE)')
-        workdir.cleanup()
+    return 0
 
 
 def _fingerprint() -> str:

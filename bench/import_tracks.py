@@ -20,6 +20,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -45,29 +47,38 @@ def main() -> int:
     if not args.file.exists():
         print(f"benchmark file not found: {args.file}", file=sys.stderr)
         return 2
+    with scratch_database(args.scratch_db):
+        return _run(args.file)
 
+
+@contextmanager
+def scratch_database(name: str, *, postgres: bool | None = None) -> Iterator[None]:
+    """Point Django at a database made for the benchmark, and remove it afterwards: a temporary SQLite
+    file, or with a PostgreSQL DATABASE_URL (postgres=None: whatever DATABASE_URL says) a database of this
+    name on that server. Call before django.setup()."""
     workdir = tempfile.TemporaryDirectory(prefix="photophone-bench-")
     url = os.environ.get("DATABASE_URL", "")
+    if postgres is None:
+        postgres = url.startswith(("postgres://", "postgresql://"))
     admin_url = ""
-    if url.startswith(("postgres://", "postgresql://")):
+    if postgres:
         admin_url = url
-        os.environ["DATABASE_URL"] = urlunparse(urlparse(url)._replace(path=f"/{args.scratch_db}"))
-        _postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{args.scratch_db}"')
-        _postgres_admin(admin_url, f'CREATE DATABASE "{args.scratch_db}"')
+        os.environ["DATABASE_URL"] = urlunparse(urlparse(url)._replace(path=f"/{name}"))
+        _postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+        _postgres_admin(admin_url, f'CREATE DATABASE "{name}"')
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
     os.environ["PHOTOPHONE_VAR_DIR"] = workdir.name  # keep the settings' side effects out of var/
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(REPO))
-
     try:
-        return _run(args.file)
+        yield
     finally:
         from django.db import connections
 
         connections.close_all()
         if admin_url:
-            _postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{args.scratch_db}" WITH (FORCE)')
+            _postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         workdir.cleanup()
 
 

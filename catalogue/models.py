@@ -54,7 +54,8 @@ class CatalogueVersion(models.Model):
     and bulk_update() (the admin, the audio service, tests' factories), unless the write sets no field in
     ENGINE_FIELDS (audio status bookkeeping); the importer, whose upsert is raw SQL, moves it once per batch
     that creates or changes tracks. Anything else that writes tracks past the ORM (loaddata, SQL run by
-    hand) must call CatalogueVersion.bump() itself.
+    hand) must call CatalogueVersion.bump() itself. It may move when nothing the engine reads changed (a
+    save that changes no value, an update or delete that matches no track): that costs one index build.
 
     The version is the number and the time of the last change: the number alone can repeat (a rolled-back
     transaction's number is used again; a database made afresh starts again at 0 while the index saved
