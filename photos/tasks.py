@@ -10,14 +10,14 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init, worker_ready
 
-from photos.services import runs
+from photos.services import execution, runs
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name=runs.RUN_TASK)
 def run_recommendation(run_id: int) -> None:
-    runs.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
+    execution.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
 # Runs queued before the photos app got its name (it was the Django app `recommender`) carry the old task

@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from .batching import analyse_each
 from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
@@ -96,7 +97,15 @@ class Engine:
     def encoder(self) -> ImageEncoder:
         if self._encoder is not None:
             return self._encoder
-        c, device = self.config, self.device
+        return self._encoder_on(self.device)
+
+    @property
+    def cpu_encoder(self) -> ImageEncoder:
+        """The encoder on the CPU (where a photo goes when it does not fit on the GPU)."""
+        return self._encoder_on("cpu")
+
+    def _encoder_on(self, device: str) -> ImageEncoder:
+        c = self.config
         return MODELS.get(
             "encoder",
             lambda: make_encoder(
@@ -138,10 +147,19 @@ class Engine:
     def analyse(self, image: Image.Image) -> PhotoAnalysis:
         return self.analyse_batch([image])[0]
 
-    def analyse_batch(self, images: Sequence[Image.Image]) -> list[PhotoAnalysis]:
+    def analyse_each(self, images: Sequence[Image.Image]) -> list[PhotoAnalysis | Exception]:
+        """Each photo's analysis, or the exception that photo raised: photos go through the models
+        together, and a photo that breaks the batch is found by analysing the rest without it. On CUDA
+        an out-of-memory halves the batch and retries; a single photo that still does not fit is
+        analysed on the CPU (with a warning in the log)."""
+        return analyse_each(self, images)
+
+    def analyse_batch(
+        self, images: Sequence[Image.Image], *, encoder: ImageEncoder | None = None
+    ) -> list[PhotoAnalysis]:
         if not images:
             return []
-        feats = extract(self.encoder, images)
+        feats = extract(encoder or self.encoder, images)
         pred = self.mood.predict(feats.mood_inputs(self.mood.feature_set))
         # What the photo shows: ImageNet top-5 from the encoder's logits (~0.1 ms), when it has them.
         shown = top_labels(feats.logits) if feats.logits is not None else [[] for _ in images]

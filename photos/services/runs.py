@@ -1,27 +1,22 @@
-"""Photo runs: create, dispatch to a worker, execute, fail, retry, reap."""
+"""Photo runs: create, dispatch to a worker, claim, fail, retry, reap (the worker's side: execution.py)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO, cast
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from catalogue.models import Track
 from catalogue.selectors import active_track_rows, catalogue_version
 from config.celery import publish
 from inference import adapter
-from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, TrackCatalogue, describe_mood
-from photos.models import Feedback, Photo, Run, RunItem
+from inference.adapter import TrackCatalogue
+from photos.models import Photo, Run
 
 logger = logging.getLogger(__name__)
 
@@ -81,100 +76,6 @@ def fail(run_id: int, message: str, *, only_if_running: bool = True) -> None:
     runs = Run.objects.filter(pk=run_id)
     runs = runs.filter(status=Run.Status.RUNNING) if only_if_running else runs.exclude(status=Run.Status.DONE)
     runs.update(status=Run.Status.FAILED, error=message, finished_at=timezone.now())
-
-
-def user_feedback(user_id: int) -> list[FeedbackItem]:
-    """The user's latest rating per track, with the mood of the photo it was given for."""
-    latest: dict[int, FeedbackItem] = {}
-    rows = (
-        Feedback.objects.filter(user_id=user_id)
-        .order_by("updated_at")
-        .values_list("track_id", "rating", "photo_valence", "photo_arousal")
-    )
-    for track_id, rating, valence, arousal in rows:
-        latest[track_id] = FeedbackItem(
-            track_id=track_id,
-            rating=rating,
-            photo_valence=valence if valence is not None else 0.5,
-            photo_arousal=arousal if arousal is not None else 0.5,
-        )
-    return list(latest.values())
-
-
-def execute(run_id: int, worker: str) -> None:
-    """The worker's side of a run: claim it, analyse the photo, rank tracks, store the result."""
-    if not claim(run_id, worker):
-        logger.info("run %s already claimed or finished; skipping", run_id)
-        return
-    run = Run.objects.select_related("photo").get(pk=run_id)
-    Run.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
-    try:
-        if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
-            time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
-        with run.photo.image.open("rb") as handle:
-            image = adapter.decode_photo(cast(BinaryIO, handle))
-        engine = adapter.engine()
-        analysis = engine.analyse(image)
-        version, catalogue = ranking_index()
-        if catalogue.positioned_count == 0:
-            fail(run_id, EMPTY_CATALOGUE_MESSAGE)
-            return
-        ranked = engine.recommend(
-            analysis,
-            catalogue,
-            top_k=run.top_k,
-            feedback=user_feedback(run.user_id),
-            mode="lift" if run.mode == Run.Mode.LIFT else "match",
-            context=run.context,
-        )
-        _store_result(run, analysis, ranked, adapter.engine_version(), version)
-    except FileNotFoundError:
-        fail(run_id, "The photo's file is missing; please upload it again.")
-    except Exception:
-        logger.exception("run %s failed", run_id)
-        fail(run_id, UNEXPECTED_MESSAGE)
-
-
-def _store_result(
-    run: Run,
-    analysis: PhotoAnalysis,
-    ranking: Sequence[RankedTrack],
-    engine_version: str,
-    catalogue_version: str,
-) -> None:
-    ranked = list(ranking)  # builds each shown track's reasons once
-    existing = set(Track.objects.filter(pk__in=[r.track_id for r in ranked]).values_list("pk", flat=True))
-    items = [
-        RunItem(
-            run=run,
-            track_id=r.track_id,
-            rank=rank,
-            score=float(r.score),
-            strategy_scores={k: round(float(v), 4) for k, v in r.strategy_scores.items()},
-            reasons=list(r.reasons),
-        )
-        for rank, r in enumerate((r for r in ranked if r.track_id in existing), start=1)
-    ]
-    with transaction.atomic():
-        # Only the worker that holds the run may finish it (a reaped run stays failed).
-        updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-            status=Run.Status.DONE,
-            valence=analysis.valence,
-            arousal=analysis.arousal,
-            emotions={k: round(float(v), 4) for k, v in analysis.emotions.items()},
-            descriptors=list(analysis.descriptors),
-            mood_summary=describe_mood(analysis.valence, analysis.arousal),
-            engine_version=engine_version,
-            catalogue_version=catalogue_version,
-            finished_at=timezone.now(),
-        )
-        if updated:
-            RunItem.objects.filter(run=run).delete()
-            RunItem.objects.bulk_create(items)
-            Photo.objects.filter(pk=run.photo_id).update(
-                embedding=np.asarray(analysis.embedding, dtype=np.float32).tobytes(),
-                embedding_model=engine_version,
-            )
 
 
 def retry(run: Run) -> bool:

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from config.celery import app as celery_app
 from inference import adapter
 from photos.models import Feedback, Run
+from photos.services import execution, runs
 from photos.services import feedback as feedback_service
-from photos.services import runs
 from tests.factories import RunFactory, TrackFactory, UserFactory, jpeg_bytes
 from tests.worker import point_celery_at
 
@@ -47,7 +47,7 @@ def make_run(colour: tuple[int, int, int] = (240, 180, 60), **kwargs) -> Run:
 
 def test_run_ends_done_with_ranked_items_and_reasons(catalogue) -> None:
     run = make_run(top_k=10)
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     run.refresh_from_db()
     assert run.status == "done", run.error
     assert run.valence is not None and run.arousal is not None
@@ -73,14 +73,14 @@ def test_a_claimed_run_is_not_run_twice(catalogue) -> None:
 def test_disliked_track_disappears_and_liked_track_is_boosted_with_a_reason(catalogue) -> None:
     user = UserFactory.create()
     first = make_run(user=user, top_k=10)
-    runs.execute(first.pk, worker="test")
+    execution.execute(first.pk, worker="test")
     items = list(first.items.select_related("track"))
     disliked, liked = items[0], items[-1]
     feedback_service.rate(user, disliked, -1)
     feedback_service.rate(user, liked, 1)
 
     second = make_run(user=user, top_k=10)
-    runs.execute(second.pk, worker="test")
+    execution.execute(second.pk, worker="test")
     again = list(second.items.select_related("track"))
     track_ids = [i.track_id for i in again]
     assert disliked.track_id not in track_ids
@@ -91,13 +91,13 @@ def test_disliked_track_disappears_and_liked_track_is_boosted_with_a_reason(cata
 
     # Another user's ratings change nothing for this one.
     stranger = make_run(top_k=10)
-    runs.execute(stranger.pk, worker="test")
+    execution.execute(stranger.pk, worker="test")
     assert disliked.track_id in [i.track_id for i in stranger.items.all()]
 
 
 def test_rating_through_the_api_and_changing_it(catalogue) -> None:
     run = make_run(top_k=5)
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     run.refresh_from_db()
     item = run.items.get(rank=1)
     api = APIClient()
@@ -112,7 +112,7 @@ def test_rating_through_the_api_and_changing_it(catalogue) -> None:
 
 def test_rating_on_the_web_page(client, catalogue) -> None:
     run = make_run(top_k=5)
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     item = run.items.get(rank=1)
     client.force_login(run.user)
     page = client.get(f"/runs/{run.pk}/").content.decode()
@@ -131,7 +131,7 @@ def test_engine_error_fails_the_run_readably_and_it_can_be_retried(
         raise RuntimeError("CUDA out of memory (simulated)")
 
     monkeypatch.setattr(adapter, "engine", broken_engine)
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error == runs.UNEXPECTED_MESSAGE
@@ -150,7 +150,7 @@ def test_engine_error_fails_the_run_readably_and_it_can_be_retried(
     assert sent == [run.pk]
     run.refresh_from_db()
     assert run.status == "pending"
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     run.refresh_from_db()
     assert run.status == "done"
     assert run.attempts == 2
@@ -160,7 +160,7 @@ def test_engine_error_fails_the_run_readably_and_it_can_be_retried(
 def test_missing_photo_file_is_reported(catalogue) -> None:
     run = make_run()
     Path(run.photo.image.path).unlink()
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     run.refresh_from_db()
     assert run.status == "failed"
     assert "missing" in run.error
@@ -168,7 +168,7 @@ def test_missing_photo_file_is_reported(catalogue) -> None:
 
 def test_empty_catalogue_is_reported() -> None:
     run = make_run()
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error == runs.EMPTY_CATALOGUE_MESSAGE
@@ -260,7 +260,7 @@ def test_deleting_a_photo_removes_its_file_runs_and_ratings(
     catalogue, django_capture_on_commit_callbacks
 ) -> None:
     run = make_run(top_k=3)
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     feedback_service.rate(run.user, run.items.get(rank=1), 1)
     path = Path(run.photo.image.path)
     api = APIClient()
@@ -288,7 +288,7 @@ def test_a_track_finds_the_photos_that_fit_it(client, catalogue) -> None:
     bright = make_run(colour=(250, 220, 120), user=user, top_k=5)
     dark = make_run(colour=(10, 10, 30), user=user, top_k=5)
     for run in (bright, dark):
-        runs.execute(run.pk, worker="test")
+        execution.execute(run.pk, worker="test")
     unanalysed = make_run(colour=(90, 140, 90), user=user)  # never run: no embedding yet
     happy = TrackFactory.create(valence=0.95, arousal=0.8, genre="pop", tags=["party", "summer"])
     api = APIClient()
@@ -315,7 +315,7 @@ def test_results_page_plays_tracks_that_have_audio(catalogue, client, settings) 
     from tests.factories import wav_bytes
 
     run = make_run(top_k=10)
-    runs.execute(run.pk, worker="test")
+    execution.execute(run.pk, worker="test")
     first, second = [item.track for item in run.items.select_related("track")[:2]]
     first.audio.save("clip.wav", ContentFile(wav_bytes()))
     client.force_login(run.user)

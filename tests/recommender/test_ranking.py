@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -157,7 +158,7 @@ def test_liked_track_is_boosted_more_for_a_photo_of_similar_mood(catalogue: Trac
     with_similar = engine().recommend(photo, catalogue, top_k=len(catalogue), feedback=similar)
     with_different = engine().recommend(photo, catalogue, top_k=len(catalogue), feedback=different)
 
-    def find(ranked: list[RankedTrack], tid: int) -> RankedTrack:
+    def find(ranked: Sequence[RankedTrack], tid: int) -> RankedTrack:
         return next(r for r in ranked if r.track_id == tid)
 
     boosted = find(with_similar, liked.track_id)

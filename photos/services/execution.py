@@ -1,0 +1,172 @@
+"""The worker's side of a run: claim it, analyse its photo, rank the catalogue, store the result.
+
+When the engine batches (ENGINE_BATCH_SIZE > 1, the GPU worker's setting) the worker that picks up one
+run also claims up to batch_size - 1 other queued runs, waiting at most ENGINE_BATCH_WAIT_MS for them, and
+runs their photos through the models in one pass. Every run is still claimed with its own conditional
+update, and written or failed on its own: a photo that cannot be read, or that breaks the analysis, fails
+only its run. The other runs' own task messages arrive later and find them claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import BinaryIO, cast
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalogue.models import Track
+from inference import adapter
+from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_mood
+from photos.models import Feedback, Photo, Run, RunItem
+from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
+
+logger = logging.getLogger(__name__)
+
+MISSING_FILE_MESSAGE = "The photo's file is missing; please upload it again."
+UNREADABLE_MESSAGE = "The stored photo could not be read; please upload it again."
+
+
+def execute(run_id: int, worker: str) -> None:
+    """Run this run (and, when the engine batches, other queued runs with it)."""
+    if not claim(run_id, worker):
+        logger.info("run %s already claimed or finished; skipping", run_id)
+        return
+    config = adapter.engine_config()
+    batch = [run_id]
+    if config.batch_size > 1:
+        batch += claim_queued(worker, config.batch_size - 1, config.batch_wait_ms / 1000)
+    execute_claimed(batch)
+
+
+def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[int]:
+    """Claim up to limit runs already handed to the broker, oldest first, waiting at most wait_seconds
+    for them to arrive."""
+    deadline = time.monotonic() + wait_seconds
+    claimed: list[int] = []
+    while True:
+        queued = Run.objects.filter(status=Run.Status.PENDING, dispatched_at__isnull=False).order_by(
+            "created_at"
+        )
+        for pk in list(queued.values_list("pk", flat=True)[: limit - len(claimed)]):
+            if claim(pk, worker):
+                claimed.append(pk)
+        remaining = deadline - time.monotonic()
+        if len(claimed) >= limit or remaining <= 0:
+            return claimed
+        time.sleep(min(0.005, remaining))
+
+
+def execute_claimed(run_ids: Sequence[int]) -> None:
+    """Analyse the claimed runs' photos together, then rank and store each run on its own."""
+    runs = Run.objects.select_related("photo").in_bulk(list(run_ids))
+    Run.objects.filter(pk__in=list(runs)).update(attempts=F("attempts") + 1)
+    if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
+        time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
+    readable: list[Run] = []
+    images = []
+    for run in runs.values():
+        try:
+            with run.photo.image.open("rb") as handle:
+                images.append(adapter.decode_photo(cast(BinaryIO, handle)))
+            readable.append(run)
+        except FileNotFoundError:
+            fail(run.pk, MISSING_FILE_MESSAGE)
+        except Exception:
+            logger.exception("run %s: the stored photo could not be read", run.pk)
+            fail(run.pk, UNREADABLE_MESSAGE)
+    if not readable:
+        return
+    try:
+        engine = adapter.engine()
+        analyses = engine.analyse_each(images)
+        version, catalogue = ranking_index()
+    except Exception:
+        logger.exception("runs %s failed", [r.pk for r in readable])
+        for run in readable:
+            fail(run.pk, UNEXPECTED_MESSAGE)
+        return
+    for run, analysis in zip(readable, analyses, strict=True):
+        if isinstance(analysis, Exception):
+            fail(run.pk, UNEXPECTED_MESSAGE)
+        elif catalogue.positioned_count == 0:
+            fail(run.pk, EMPTY_CATALOGUE_MESSAGE)
+        else:
+            try:
+                ranked = engine.recommend(
+                    analysis,
+                    catalogue,
+                    top_k=run.top_k,
+                    feedback=user_feedback(run.user_id),
+                    mode="lift" if run.mode == Run.Mode.LIFT else "match",
+                    context=run.context,
+                )
+                _store_result(run, analysis, ranked, adapter.engine_version(), version)
+            except Exception:
+                logger.exception("run %s failed", run.pk)
+                fail(run.pk, UNEXPECTED_MESSAGE)
+
+
+def user_feedback(user_id: int) -> list[FeedbackItem]:
+    """The user's latest rating per track, with the mood of the photo it was given for."""
+    latest: dict[int, FeedbackItem] = {}
+    rows = (
+        Feedback.objects.filter(user_id=user_id)
+        .order_by("updated_at")
+        .values_list("track_id", "rating", "photo_valence", "photo_arousal")
+    )
+    for track_id, rating, valence, arousal in rows:
+        latest[track_id] = FeedbackItem(
+            track_id=track_id,
+            rating=rating,
+            photo_valence=valence if valence is not None else 0.5,
+            photo_arousal=arousal if arousal is not None else 0.5,
+        )
+    return list(latest.values())
+
+
+def _store_result(
+    run: Run,
+    analysis: PhotoAnalysis,
+    ranking: Sequence[RankedTrack],
+    engine_version: str,
+    catalogue_version: str,
+) -> None:
+    ranked = list(ranking)  # builds each shown track's reasons once
+    existing = set(Track.objects.filter(pk__in=[r.track_id for r in ranked]).values_list("pk", flat=True))
+    items = [
+        RunItem(
+            run=run,
+            track_id=r.track_id,
+            rank=rank,
+            score=float(r.score),
+            strategy_scores={k: round(float(v), 4) for k, v in r.strategy_scores.items()},
+            reasons=list(r.reasons),
+        )
+        for rank, r in enumerate((r for r in ranked if r.track_id in existing), start=1)
+    ]
+    with transaction.atomic():
+        # Only the worker that holds the run may finish it (a reaped run stays failed).
+        updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+            status=Run.Status.DONE,
+            valence=analysis.valence,
+            arousal=analysis.arousal,
+            emotions={k: round(float(v), 4) for k, v in analysis.emotions.items()},
+            descriptors=list(analysis.descriptors),
+            mood_summary=describe_mood(analysis.valence, analysis.arousal),
+            engine_version=engine_version,
+            catalogue_version=catalogue_version,
+            finished_at=timezone.now(),
+        )
+        if updated:
+            RunItem.objects.filter(run=run).delete()
+            RunItem.objects.bulk_create(items)
+            Photo.objects.filter(pk=run.photo_id).update(
+                embedding=np.asarray(analysis.embedding, dtype=np.float32).tobytes(),
+                embedding_model=engine_version,
+            )
