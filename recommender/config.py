@@ -93,10 +93,11 @@ class EngineConfig:
     threads: int | None = None
     # Exported models (ONNX files) are written here at first use.
     model_dir: str = field(default_factory=lambda: str(default_model_dir()))
-    # Micro-batching on a GPU worker: up to batch_size photos per forward pass, waiting at most
-    # batch_wait_ms for the batch to fill.
-    batch_size: int = 16
-    batch_wait_ms: float = 20.0
+    # Micro-batching: a worker takes up to batch_size queued photos per forward pass, waiting at most
+    # batch_wait_ms for them (photos/services/execution.py). 1 on the CPU, where a batch saves little and
+    # the wait would cost every photo; the GPU image sets 16 and 10 ms.
+    batch_size: int = 1
+    batch_wait_ms: float = 10.0
     # Unload a model nobody used for this many seconds (0: keep every model loaded).
     idle_unload_seconds: float = 0.0
 
