@@ -77,6 +77,11 @@ def engine_version() -> str:
     return f"{current.config.encoder}+mood-{current.mood.version}"
 
 
+def unload_idle_models() -> None:
+    """Start unloading models idle for ENGINE_IDLE_UNLOAD_SECONDS (when set) in the background."""
+    MODELS.start_idle_reaper(engine_config().idle_unload_seconds)
+
+
 def audio_analyser() -> AudioAnalyser:
     return MODELS.get("vibenet", AudioAnalyser)
 

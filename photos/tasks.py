@@ -58,5 +58,6 @@ def _load_models(**signal: Any) -> None:
     try:
         _, index = runs.ranking_index()
         adapter.engine().warm_up(index)
+        adapter.unload_idle_models()
     except Exception:  # the first task will report the problem to the user
         logger.exception("could not preload the engine")
