@@ -45,7 +45,7 @@ from .photo_inputs import extract
 from .ranking import Ranking
 from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult, make_strategy
 from .strategies.base import representations_version
-from .text import MINILM
+from .text import MINILM, use_embedding_store
 from .threads import configure_threads
 from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackRow
 
@@ -82,6 +82,7 @@ class Engine:
     ) -> None:
         self.config = config or EngineConfig()
         configure_threads(self.config.threads)
+        use_embedding_store(self.config.model_dir)
         self._encoder = encoder
         self._mood = mood
         self.strategies: list[Strategy] = (

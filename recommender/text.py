@@ -11,8 +11,11 @@ by characters were 1.9x their real tokens in padding.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,9 +95,71 @@ def text_encoder(max_length: int = 128) -> TextEncoder:
 
 
 def embed_or_zero(texts: Sequence[str], max_length: int) -> np.ndarray:
-    """(n, 384): the empty string maps to a zero vector, every other text to its unit embedding."""
+    """(n, 384): the empty string maps to a zero vector, every other text to its unit embedding. Texts
+    already embedded (by any process, see TextEmbeddingStore) are read back; MiniLM is loaded only when a
+    text is new."""
     out = np.zeros((len(texts), TextEncoder.dim), dtype=np.float32)
-    present = [i for i, text in enumerate(texts) if text]
-    if present:
-        out[present] = text_encoder(max_length).encode([texts[i] for i in present])
+    distinct = sorted({t for t in texts if t})
+    if not distinct:
+        return out
+    version = text_model_version(max_length)
+    known = _store.get_many(version, distinct) if _store else {}
+    new = [t for t in distinct if t not in known]
+    if new:
+        vectors = text_encoder(max_length).encode(new)
+        fresh = dict(zip(new, vectors, strict=True))
+        if _store:
+            _store.put_many(version, fresh)
+        known.update(fresh)
+    for i, text in enumerate(texts):
+        if text:
+            out[i] = known[text]
     return out
+
+
+class TextEmbeddingStore:
+    """Text embeddings on disk (SQLite, keyed by model version and text): a text is embedded once, so an
+    index rebuild after a catalogue change, in any process, embeds only the texts it has not seen."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(self._connect()) as con, con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS embedding"
+                " (version TEXT, text TEXT, vector BLOB, PRIMARY KEY (version, text))"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def get_many(self, version: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with contextlib.closing(self._connect()) as con:
+            for start in range(0, len(texts), 500):
+                chunk = list(texts[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    f"SELECT text, vector FROM embedding WHERE version = ? AND text IN ({marks})",
+                    [version, *chunk],
+                )
+                found.update((text, np.frombuffer(blob, dtype=np.float32).copy()) for text, blob in rows)
+        return found
+
+    def put_many(self, version: str, vectors: dict[str, np.ndarray]) -> None:
+        rows = [(version, text, np.asarray(v, dtype=np.float32).tobytes()) for text, v in vectors.items()]
+        with contextlib.closing(self._connect()) as con, con:
+            con.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
+
+
+_store: TextEmbeddingStore | None = None
+
+
+def use_embedding_store(model_dir: str | Path | None) -> None:
+    """Keep text embeddings under model_dir (the engine's ENGINE_MODEL_DIR); None: in no file."""
+    global _store
+    path = Path(model_dir) / "text-embeddings.sqlite3" if model_dir else None
+    if path is None:
+        _store = None
+    elif _store is None or _store.path != path:
+        _store = TextEmbeddingStore(path)

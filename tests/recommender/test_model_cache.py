@@ -95,3 +95,23 @@ def test_minilm_is_unloaded_after_the_index_build_unless_a_strategy_reads_text(s
     engine = Engine(EngineConfig(strategies=strategies, fusion_weights=weights))
     engine.build_catalogue(grid_rows(3, 2))
     assert MODELS.is_loaded(MINILM, max_length=128) is kept
+
+
+def test_text_embeddings_are_kept_by_text_so_a_rebuild_needs_no_minilm(tmp_path) -> None:
+    from recommender.model_cache import MODELS
+    from recommender.text import embed_or_zero, text_encoder, use_embedding_store
+
+    use_embedding_store(tmp_path)
+    try:
+        first = embed_or_zero(["pop; dance pop", "", "rock; hard rock", "pop; dance pop"], 64)
+        assert (first[1] == 0).all() and (first[0] == first[3]).all()
+        assert abs(float(first[0] @ first[0]) - 1) < 1e-5
+        MODELS.clear()  # a new process: no MiniLM loaded
+        again = embed_or_zero(["rock; hard rock", "pop; dance pop"], 64)
+        assert not MODELS.is_loaded(MINILM, max_length=64)  # read back, not embedded again
+        assert (again[0] == first[2]).all() and (again[1] == first[0]).all()
+        mixed = embed_or_zero(["pop; dance pop", "jazz; bebop"], 64)  # one new text
+        assert MODELS.is_loaded(MINILM, max_length=64)
+        assert abs(float(mixed[1] @ text_encoder(64).encode(["jazz; bebop"])[0]) - 1) < 1e-5
+    finally:
+        use_embedding_store(None)
