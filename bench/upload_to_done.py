@@ -1,6 +1,13 @@
 """Upload -> done latency through the API with a real Celery worker, PostgreSQL and Redis. Prints JSON.
 
     .venv/bin/python bench/upload_to_done.py [--photos 60] [--catalogue PATH_OR_URL]
+    .venv/bin/python bench/upload_to_done.py --load 30 [--clients 8] [--tree DIR]
+
+--load SECONDS: sustained throughput instead, with the compose CPU worker's setup (prefork, concurrency 2,
+queues default and inference) and the compose web server (gunicorn -c platform/gunicorn.conf.py):
+--clients threads each upload a photo and poll its run until done, again and again, for SECONDS; it
+reports runs/s and the p50/p95 upload -> done latency. --tree measures another checkout (e.g. a worktree
+of an older commit) with this script.
 
 Creates (and drops) a scratch PostgreSQL database, loads the demo catalogue, starts one worker (solo pool,
 models preloaded) and a gunicorn web server, then uploads Emotion6 photos from ../shared/data (synthetic
@@ -60,7 +67,13 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--catalogue", help="CSV/JSONL to import instead of the demo catalogue")
+    parser.add_argument("--load", type=float, default=0, help="seconds of sustained load (throughput mode)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--tree", type=Path, default=REPO, help="the checkout to measure")
     args = parser.parse_args()
+    if args.tree != REPO:
+        os.chdir(args.tree)
+        sys.path.insert(0, str(args.tree))
 
     scratch = Path(tempfile.mkdtemp(prefix="photophone-bench-"))
     os.environ.update(
@@ -107,6 +120,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
 
     images, source = photos(args.photos)
+    if args.load:
+        throughput(args, scratch, session, base, images, source, catalogue_tracks)
+        return
     worker = Worker(args.broker, scratch / "worker.log")
     web = subprocess.Popen(
         [
@@ -173,6 +189,124 @@ def main() -> None:
             },
             indent=2,
         )
+    )
+
+
+def throughput(args, scratch, session, base, images, source, catalogue_tracks) -> None:
+    """Sustained load with the compose CPU worker's and web server's setup."""
+    import threading
+
+    import psycopg
+    import requests
+    from django.db import connections
+
+    tree = Path(args.tree)
+    env = {**os.environ, "PHOTOPHONE_PRELOAD": "1", "GUNICORN_BIND": f"127.0.0.1:{args.port}"}
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,inference",
+            "--concurrency=2",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=tree,
+        env=env,
+        stdout=open(scratch / "worker.log", "wb"),  # noqa: SIM115 - lives as long as the worker
+        stderr=subprocess.STDOUT,
+    )
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "platform/gunicorn.conf.py", "config.wsgi:application"],
+        cwd=tree,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(scratch / "web.log", "wb"),  # noqa: SIM115 - lives as long as the server
+    )
+    latencies: list[float] = []
+    failed = [0]
+    lock = threading.Lock()
+    stop_at = [0.0]
+
+    def client(n: int) -> None:
+        own = requests.Session()
+        own.headers.update(session.headers)
+        i = n
+        while time.monotonic() < stop_at[0]:
+            name, data = images[i % len(images)]
+            i += args.clients
+            started = time.perf_counter()
+            response = own.post(f"{base}/api/photos/", files={"image": (f"{n}-{i}-{name}", data)})
+            if response.status_code != 202:
+                with lock:
+                    failed[0] += 1
+                continue
+            url = response.headers["Location"]
+            while (status := own.get(url).json()["status"]) not in ("done", "failed"):
+                time.sleep(0.01)
+            with lock:
+                latencies.append(time.perf_counter() - started)
+                failed[0] += status == "failed"
+
+    try:
+        deadline = time.monotonic() + 180
+        while b" ready." not in (scratch / "worker.log").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        _wait_for_http(base)
+        time.sleep(2)  # the prefork children preload after the parent says ready
+        stop_at[0] = time.monotonic() + 3  # warm-up, not counted
+        warm = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        for t in warm:
+            t.start()
+        for t in warm:
+            t.join()
+        latencies.clear()
+        failed[0] = 0
+        started = time.monotonic()
+        stop_at[0] = started + args.load
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+    finally:
+        web.terminate()
+        worker.terminate()
+        web.wait(15)
+        worker.wait(30)
+        connections.close_all()
+        dbname = args.database.rsplit("/", 1)[1]
+        with psycopg.connect(args.database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    ms = sorted(x * 1000 for x in latencies)
+    print(
+        json.dumps(
+            {
+                "benchmark": "upload_to_done_throughput",
+                "tree": str(tree),
+                "seconds": round(elapsed, 1),
+                "clients": args.clients,
+                "runs_done": len(ms),
+                "failed": failed[0],
+                "runs_per_s": round(len(ms) / elapsed, 2),
+                "p50_ms": round(statistics.median(ms), 1) if ms else None,
+                "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1) if ms else None,
+                "photo_source": source,
+                "catalogue_tracks": catalogue_tracks,
+                "worker": "prefork, concurrency 2, queues default+inference (compose CPU worker)",
+                "web": "gunicorn -c platform/gunicorn.conf.py (3 workers x 2 threads)",
+            }
+        ),
+        flush=True,
     )
 
 
