@@ -287,21 +287,20 @@ class Engine:
         pool: int,
         ratings: Ratings,
     ) -> np.ndarray:
-        found = catalogue.candidates(target, pool)
-        # Strategies with their own nearest-neighbour search add what they would rank highest.
-        proposed = [
-            s.candidates(photo, target, catalogue, pool)
-            for s in self.strategies
-            if isinstance(s, ProposesCandidates)
-        ]
-        proposed = [rows[catalogue.has_position[rows]] for rows in proposed if len(rows)]
-        if proposed:
-            found = np.unique(np.concatenate([found, *proposed]))
-        # Liked tracks always compete, even when FAISS did not return them.
-        liked_rows = [r for r in catalogue.row_of(list(ratings.liked)).values() if catalogue.has_position[r]]
-        if liked_rows:
-            found = np.unique(np.concatenate([found, np.array(liked_rows, dtype=np.int64)]))
-        return found
+        """Catalogue rows to score, in row order: every positioned track when the pool covers them (a
+        whole-catalogue request needs no search), else the V/A neighbours of the target, what each
+        strategy with its own search proposes, and the liked tracks."""
+        has_position = np.asarray(catalogue.has_position)
+        if pool >= catalogue.positioned_count:
+            return np.flatnonzero(has_position)
+        chosen = np.zeros(len(catalogue), dtype=bool)
+        chosen[catalogue.candidates(target, pool)] = True
+        for strategy in self.strategies:
+            if isinstance(strategy, ProposesCandidates):
+                chosen[strategy.candidates(photo, target, catalogue, pool)] = True
+        # Liked tracks always compete, even when the searches did not return them.
+        chosen[list(catalogue.row_of(list(ratings.liked)).values())] = True
+        return np.flatnonzero(chosen & has_position)
 
     def _rank(
         self,
