@@ -19,7 +19,7 @@ from ..catalogue_index import TrackCatalogue
 from ..heads.model import UsesHeads
 from ..heads.track_inputs import FEATURE_NAMES, feature_weights, l2_rows
 from ..types import PhotoAnalysis, TrackRow
-from .base import StrategyResult
+from .base import StrategyResult, dot_rows
 
 VECTORS = "predicted_features"
 
@@ -80,9 +80,9 @@ class FeaturePrediction(UsesHeads):
     ) -> StrategyResult:
         predicted = self.predict(photo)
         query = l2_rows(predicted[None, :])[0]
-        tracks = np.asarray(catalogue.vectors[VECTORS])[candidate_idx]
-        known = np.linalg.norm(tracks, axis=1) > 1e-6
-        scores = np.where(known, np.clip((tracks @ query + 1.0) / 2.0, 0.0, 1.0), 0.0)
+        tracks = catalogue.vectors[VECTORS]
+        known = np.abs(dot_rows(np.abs(tracks), np.ones(tracks.shape[1], np.float32), candidate_idx)) > 1e-6
+        scores = np.where(known, np.clip((dot_rows(tracks, query, candidate_idx) + 1.0) / 2.0, 0.0, 1.0), 0.0)
         words = ", ".join(describe_prediction(predicted))
 
         def explain(positions: np.ndarray) -> list[str]:

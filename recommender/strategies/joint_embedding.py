@@ -19,7 +19,7 @@ import numpy as np
 from ..catalogue_index import TrackCatalogue
 from ..heads.model import UsesHeads
 from ..types import PhotoAnalysis, TrackRow
-from .base import StrategyResult
+from .base import StrategyResult, dot_rows
 
 VECTORS = "joint_embedding"
 
@@ -47,8 +47,8 @@ class JointEmbedding(UsesHeads):
         catalogue: TrackCatalogue,
         candidate_idx: np.ndarray,
     ) -> StrategyResult:
-        tracks = np.asarray(catalogue.vectors[VECTORS])[candidate_idx]
-        scores = np.clip((tracks @ self.project(photo) + 1.0) / 2.0, 0.0, 1.0).astype(np.float64)
+        cosine = dot_rows(catalogue.vectors[VECTORS], self.project(photo).astype(np.float32), candidate_idx)
+        scores = np.clip((cosine + 1.0) / 2.0, 0.0, 1.0).astype(np.float64)
         return StrategyResult(
             scores, lambda positions: [f"emotion-aligned match {s:.2f}" for s in scores[positions]]
         )
