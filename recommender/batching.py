@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from PIL import Image
 
+from .encoders import ImageEncoder
 from .types import PhotoAnalysis
 
-if TYPE_CHECKING:
-    from .pipeline import Engine
+
+class Engine(Protocol):
+    """What batching needs of the engine (pipeline.Engine)."""
+
+    @property
+    def cpu_encoder(self) -> ImageEncoder: ...
+
+    def analyse_batch(
+        self, images: Sequence[Image.Image], *, encoder: ImageEncoder | None = None
+    ) -> list[PhotoAnalysis]: ...
 
 logger = logging.getLogger(__name__)
 
