@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,6 +26,8 @@ from recommender.types import IMAGE_EMOTIONS, SPOTIFY_FEATURES, TrackRow
 
 Split = Literal["train", "val", "test"]
 SPLIT_SHARES: tuple[tuple[Split, float], ...] = (("train", 0.70), ("val", 0.15), ("test", 0.15))
+SPLITS: tuple[Split, ...] = tuple(name for name, _ in SPLIT_SHARES)
+QUADRANTS: tuple[str, ...] = ("pleasant-excited", "unpleasant-excited", "unpleasant-calm", "pleasant-calm")
 
 
 def default_data_root() -> Path:
@@ -44,11 +46,24 @@ def split_of(key: str, salt: str = "photophone-split-v1") -> Split:
     return "test"
 
 
+def split_indices(splits: Sequence[Split], split: Split) -> np.ndarray:
+    """The rows whose split is split, in order."""
+    return np.array([i for i, s in enumerate(splits) if s == split], dtype=np.int64)
+
+
+def quadrants(
+    valence: np.ndarray | float, arousal: np.ndarray | float, split: tuple[float, float] = (0.5, 0.5)
+) -> np.ndarray:
+    """V/A -> QUADRANTS index: 0 pleasant-excited, 1 unpleasant-excited, 2 unpleasant-calm, 3 pleasant-calm,
+    splitting at split = (valence, arousal); a value on the split counts as high."""
+    high_v = np.asarray(valence) >= split[0]
+    high_a = np.asarray(arousal) >= split[1]
+    return np.where(high_a, np.where(high_v, 0, 1), np.where(high_v, 3, 2)).astype(np.int64)
+
+
 def quadrant(valence: float, arousal: float) -> int:
-    """V/A quadrant: 0 pleasant-excited, 1 unpleasant-excited, 2 unpleasant-calm, 3 pleasant-calm."""
-    if arousal >= 0.5:
-        return 0 if valence >= 0.5 else 1
-    return 3 if valence >= 0.5 else 2
+    """The quadrant of one V/A point, split at 0.5."""
+    return int(quadrants(valence, arousal))
 
 
 @dataclass
@@ -62,7 +77,12 @@ class Emotion6:
     splits: list[Split]
 
     def indices(self, split: Split) -> np.ndarray:
-        return np.array([i for i, s in enumerate(self.splits) if s == split], dtype=np.int64)
+        return split_indices(self.splits, split)
+
+    @property
+    def folder_classes(self) -> np.ndarray:
+        """(n,) each photo's keyword folder as an index into IMAGE_EMOTIONS (the mood trainer's strata)."""
+        return np.array([IMAGE_EMOTIONS.index(f) for f in self.folders])
 
 
 def load_emotion6(root: Path | None = None) -> Emotion6:

@@ -72,10 +72,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from recommender.lab.datasets import SpotifyTrack, load_spotify_songs, quadrant
+from recommender.lab.datasets import QUADRANTS, SPLITS, SpotifyTrack, load_spotify_songs, quadrant, quadrants
 from recommender.tracks import MUSIC_EMOTIONS, MUSIC_PROTOTYPES, track_position
-
-QUADRANTS: tuple[str, ...] = ("pleasant-excited", "unpleasant-excited", "unpleasant-calm", "pleasant-calm")
 
 _WORDS: dict[str, tuple[str, ...]] = {
     "sad": (
@@ -192,7 +190,7 @@ def agreement(tracks: Sequence[SpotifyTrack], labels: Sequence[MoodLabel | None]
     weak = quadrant_array(labels)
     both = (weak >= 0) & ~np.isnan(va[:, 0])
     high_a, high_v = va[both, 1] >= split[1], va[both, 0] >= split[0]
-    feature_q = np.where(high_a, np.where(high_v, 0, 1), np.where(high_v, 3, 2))
+    feature_q = quadrants(va[both, 0], va[both, 1], (float(split[0]), float(split[1])))
     w = weak[both]
     weak_high_a, weak_high_v = np.isin(w, (0, 1)), np.isin(w, (0, 3))
     per_class = {
@@ -238,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     by_split = Counter(
         (t.split, QUADRANTS[lab.quadrant]) for t, lab in zip(tracks, labels, strict=True) if lab
     )
-    print("per split:", {s: {q: by_split[(s, q)] for q in QUADRANTS} for s in ("train", "val", "test")})
+    print("per split:", {s: {q: by_split[(s, q)] for q in QUADRANTS} for s in SPLITS})
     return 0
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from recommender.heads.model import DEFAULT_HEADS_DIR
 from recommender.lab.evaluation.cli import main
-from recommender.lab.evaluation.experiment import (
+from recommender.lab.evaluation.fusions import (
     MEAN_OF_RELEVANCES,
     Row,
     configurations,

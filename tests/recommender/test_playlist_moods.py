@@ -17,7 +17,7 @@ from recommender.lab.playlist_moods import (
     track_label,
     words,
 )
-from recommender.lab.training.train_heads import joint_track_classes
+from recommender.lab.training.heads_data import joint_track_classes
 
 PE, UE, UC, PC = 0, 1, 2, 3  # pleasant-excited, unpleasant-excited, unpleasant-calm, pleasant-calm
 

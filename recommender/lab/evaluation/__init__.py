@@ -8,6 +8,7 @@ with such a label are ranked for it). --heads compares heads artifacts (one repo
 --mood uses a given mood artifact instead of the one fitted on the Emotion6 train split.
 
 metrics.py (ranking metrics and chance), relevance.py (the label mappings), data.py (splits, the
-train-split mood model, caches), scoring.py (scoring and fusion), experiment.py (one whole evaluation),
+train-split mood model, caches), scoring.py (scoring and fusion), fusions.py (the configurations judged,
+the weight search, fusions against the best single strategy), experiment.py (one whole evaluation),
 report.py (output).
 """

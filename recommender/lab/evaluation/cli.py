@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .data import DEFAULT_CACHE
-from .experiment import KEY_METRICS, Options, Result, evaluate, load
+from .experiment import Options, Result, evaluate, load
+from .fusions import KEY_METRICS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

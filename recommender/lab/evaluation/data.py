@@ -103,17 +103,15 @@ def train_split_mood(
 ) -> tuple[MoodModel, np.ndarray]:
     """A mood model fitted on the train split only (cached), and every photo's mood inputs."""
     configure_threads()  # torch and faiss both loaded: without this, encoding is ~20x slower
-    folder = np.array([IMAGE_EMOTIONS.index(f) for f in ds.folders])
-    tm = train_mood.Emotion6(ds.paths, ds.valence, ds.arousal, ds.emotions, folder)
     feature_set = default_feature_set(encoder)  # what train_mood would give this encoder's heads
-    x = train_mood.cached_features(tm, encoder, cache, feature_set=feature_set).astype(np.float64)
+    x = train_mood.cached_features(ds, encoder, cache, feature_set=feature_set).astype(np.float64)
     train = ds.indices("train")
     key = _digest(encoder, feature_set, *ds.paths, *train.tolist(), seed, "eval-mood-v2")
     directory = cache / f"eval-mood-{encoder}-{key}"
     if (directory / "weights.npz").is_file():
         return MoodModel.load(directory), x
     print(f"training the evaluation mood model on {len(train)} train photos ...", file=sys.stderr)
-    heads = train_mood.fit_heads(x, tm, train, seed)
+    heads = train_mood.fit_heads(x, ds, train, seed)
     card: dict[str, object] = {
         "model_version": "mood-eval-train-split",
         "encoder": encoder,

@@ -24,19 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recommender.lab.datasets import QUADRANTS
+from recommender.lab.datasets import quadrants as va_quadrants
 from recommender.tracks import IMAGE_TO_MUSIC, MUSIC_EMOTIONS
 from recommender.types import IMAGE_EMOTIONS
 
-QUADRANTS: tuple[str, ...] = ("pleasant-excited", "unpleasant-excited", "unpleasant-calm", "pleasant-calm")
 RELEVANCES: tuple[str, ...] = ("quadrant", "emotion", "playlist_mood")
 
 
 def quadrants(va: np.ndarray, split: tuple[float, float]) -> np.ndarray:
     """(n, 2) V/A -> (n,) QUADRANTS index, splitting at split = (valence, arousal)."""
     va = np.asarray(va, dtype=np.float64)
-    pleasant = va[:, 0] >= split[0]
-    excited = va[:, 1] >= split[1]
-    return np.where(excited, np.where(pleasant, 0, 1), np.where(pleasant, 3, 2))
+    return va_quadrants(va[:, 0], va[:, 1], split)
 
 
 def median_split(va: np.ndarray) -> tuple[float, float]:

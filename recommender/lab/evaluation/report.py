@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .experiment import KEY_METRICS, SEARCH_METRIC, Result
+from .experiment import Result
+from .fusions import KEY_METRICS, SEARCH_METRIC
 from .metrics import METRICS
 
 COMMAND = "python -m recommender.lab.evaluation"

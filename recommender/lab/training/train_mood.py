@@ -28,46 +28,19 @@ from PIL import Image
 from recommender.colour import COLOUR_KEYS
 from recommender.encoder_factory import make_encoder
 from recommender.encoders import CLIP, EFFICIENTNET_LITE0
-from recommender.mood import MoodModel, arousal_extras, softmax
+from recommender.lab.datasets import Emotion6, load_emotion6
+from recommender.lab.stats import pearson, standardiser
+from recommender.mood import MoodModel, arousal_extras
 from recommender.photo_inputs import BASE_FEATURES, FEATURE_SETS, PhotoFeatures, default_feature_set, extract
 from recommender.types import IMAGE_EMOTIONS
 
+from .mood_linear import fit_ridge, fit_softmax, oof_ridge, pick_alpha, pick_l2, stratified_folds
+
 MODEL_VERSION = "mood-v2"
-RIDGE_ALPHAS = np.logspace(1, 6, 11)
-SOFTMAX_L2 = (0.03, 0.1, 0.3, 1.0)
 PROVENANCE = (
     "Emotion6 (Peng et al., CVPR 2015), academic research only; weights derived from it. "
     "The photos themselves are not shipped."
 )
-
-
-@dataclass
-class Emotion6:
-    paths: list[Path]
-    valence: np.ndarray  # (n,) in [0, 1]
-    arousal: np.ndarray
-    emotions: np.ndarray  # (n, 7)
-    folder: np.ndarray  # (n,) index into IMAGE_EMOTIONS
-
-
-def load_emotion6(root: Path) -> Emotion6:
-    gt = root / "ground_truth.txt"
-    if not gt.is_file():
-        raise FileNotFoundError(f"Emotion6 not found: {gt} does not exist (see DESIGN.md section 6)")
-    paths: list[Path] = []
-    rows: list[list[float]] = []
-    folders: list[int] = []
-    for line in gt.read_text().splitlines()[1:]:
-        parts = line.split("\t")
-        if len(parts) < 10:
-            continue
-        paths.append(root / "images" / parts[0])
-        rows.append([float(p) for p in parts[1:10]])
-        folders.append(IMAGE_EMOTIONS.index(parts[0].split("/")[0]))
-    data = np.array(rows, dtype=np.float64)
-    dist = data[:, 2:9]
-    dist = dist / dist.sum(axis=1, keepdims=True)
-    return Emotion6(paths, (data[:, 0] - 1) / 8, (data[:, 1] - 1) / 8, dist, np.array(folders))
 
 
 def cached_features(
@@ -120,97 +93,6 @@ def cached_features(
     return everything.mood_inputs(feature_set)
 
 
-def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(labels), dtype=np.int64)
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        fold[idx] = np.arange(len(idx)) % k
-    return fold
-
-
-def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = x.mean(axis=0)
-    std = x.std(axis=0)
-    return mean, np.where(std > 1e-8, std, 1.0)
-
-
-# --- ridge (closed form via SVD: every alpha costs one matrix product) -------------------------------
-
-
-def ridge_path(z: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, float]:
-    """Weights for each alpha, shape (len(alphas), d), and the intercept (z is standardised, centred)."""
-    y_mean = float(y.mean())
-    u, s, vt = np.linalg.svd(z, full_matrices=False)
-    uty = u.T @ (y - y_mean)
-    ws = np.stack([vt.T @ (s / (s**2 + a) * uty) for a in alphas])
-    return ws, y_mean
-
-
-def pick_alpha(z: np.ndarray, y: np.ndarray, labels: np.ndarray, seed: int) -> float:
-    """Alpha with the lowest inner 5-fold MSE."""
-    fold = stratified_folds(labels, 5, seed)
-    errors = np.zeros(len(RIDGE_ALPHAS))
-    for f in range(5):
-        tr, te = fold != f, fold == f
-        mean, std = standardiser(z[tr])
-        ws, b = ridge_path((z[tr] - mean) / std, y[tr], RIDGE_ALPHAS)
-        pred = ((z[te] - mean) / std) @ ws.T + b
-        errors += ((pred - y[te, None]) ** 2).sum(axis=0)
-    return float(RIDGE_ALPHAS[int(np.argmin(errors))])
-
-
-def fit_ridge(z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    ws, b = ridge_path(z, y, np.array([alpha]))
-    return ws[0], b
-
-
-def oof_ridge(x: np.ndarray, y: np.ndarray, labels: np.ndarray, alpha: float, seed: int) -> np.ndarray:
-    """Out-of-fold predictions (standardising inside each fold)."""
-    fold = stratified_folds(labels, 5, seed)
-    out = np.zeros(len(y))
-    for f in range(5):
-        tr, te = fold != f, fold == f
-        mean, std = standardiser(x[tr])
-        w, b = fit_ridge((x[tr] - mean) / std, y[tr], alpha)
-        out[te] = ((x[te] - mean) / std) @ w + b
-    return out
-
-
-# --- softmax regression on soft labels (the 7-way Emotion6 distributions) --------------------------
-
-
-def fit_softmax(z: np.ndarray, p: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    zt = torch.from_numpy(z)
-    pt = torch.from_numpy(p)
-    w = torch.zeros(z.shape[1], p.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(p.shape[1], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=100, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        logp = torch.log_softmax(zt @ w + b, dim=1)
-        loss = -(pt * logp).sum(dim=1).mean() + 0.5 * l2 * (w**2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return w.detach().numpy(), b.detach().numpy()
-
-
-def pick_l2(x: np.ndarray, p: np.ndarray, labels: np.ndarray, seed: int) -> float:
-    fold = stratified_folds(labels, 5, seed)
-    losses = np.zeros(len(SOFTMAX_L2))
-    for f in range(5):
-        tr, te = fold != f, fold == f
-        mean, std = standardiser(x[tr])
-        for i, l2 in enumerate(SOFTMAX_L2):
-            w, b = fit_softmax((x[tr] - mean) / std, p[tr], l2)
-            q = softmax(((x[te] - mean) / std) @ w + b)
-            losses[i] -= (p[te] * np.log(q + 1e-12)).sum()
-    return float(SOFTMAX_L2[int(np.argmin(losses))])
-
-
 # --- the heads together ---------------------------------------------------------------------------------
 
 
@@ -244,7 +126,8 @@ def spread_matcher(pred: np.ndarray, y: np.ndarray) -> tuple[float, float, float
 
 def fit_heads(x: np.ndarray, ds: Emotion6, idx: np.ndarray, seed: int) -> Heads:
     """Fit all heads on rows idx, tuning regularisation by inner CV on those rows only."""
-    xs, yv, ya, pe, lab = x[idx], ds.valence[idx], ds.arousal[idx], ds.emotions[idx], ds.folder[idx]
+    xs, yv, ya, pe = x[idx], ds.valence[idx], ds.arousal[idx], ds.emotions[idx]
+    lab = ds.folder_classes[idx]
     alpha_v = pick_alpha(xs, yv, lab, seed)
     # The arousal head's extra inputs come from out-of-fold valence, so they are as noisy in training
     # as the valence prediction will be at inference; both are spread-matched (spread_matcher).
@@ -278,12 +161,9 @@ def to_model(h: Heads, card: dict[str, object]) -> MoodModel:
     return MoodModel(h.mean, h.std, h.w_v, h.b_v, h.w_a, h.b_a, h.w_e, h.b_e, card)
 
 
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a, b)[0, 1])
-
-
 def cross_validate(x: np.ndarray, ds: Emotion6, folds: int, seed: int) -> dict[str, object]:
-    fold = stratified_folds(ds.folder, folds, seed)
+    folder = ds.folder_classes
+    fold = stratified_folds(folder, folds, seed)
     n = len(ds.valence)
     pv, pa, pa_plain = np.zeros(n), np.zeros(n), np.zeros(n)
     pe = np.zeros((n, len(IMAGE_EMOTIONS)))
@@ -295,7 +175,7 @@ def cross_validate(x: np.ndarray, ds: Emotion6, folds: int, seed: int) -> dict[s
         pv[te], pa[te], pe[te] = pred.valence, pred.arousal, pred.emotions
         # Ablation: arousal from the embedding and colour only, without the |v - 0.5| terms.
         z_tr = (x[tr] - heads.mean) / heads.std
-        w, b = fit_ridge(z_tr, ds.arousal[tr], pick_alpha(x[tr], ds.arousal[tr], ds.folder[tr], seed))
+        w, b = fit_ridge(z_tr, ds.arousal[tr], pick_alpha(x[tr], ds.arousal[tr], folder[tr], seed))
         pa_plain[te] = np.clip(((x[te] - heads.mean) / heads.std) @ w + b, 0, 1)
         chosen.append(
             {
@@ -320,7 +200,7 @@ def cross_validate(x: np.ndarray, ds: Emotion6, folds: int, seed: int) -> dict[s
         "arousal_pearson_r_without_valence_terms": round(pearson(pa_plain, ds.arousal), 4),
         "emotion_top1_accuracy": round(float((top_pred == top_true).mean()), 4),
         "emotion_top1_chance_majority": round(float(majority), 4),
-        "emotion_folder_accuracy": round(float((top_pred == ds.folder).mean()), 4),
+        "emotion_folder_accuracy": round(float((top_pred == folder).mean()), 4),
         "emotion_mean_kl": round(
             float((ds.emotions * np.log((ds.emotions + 1e-12) / (pe + 1e-12))).sum(1).mean()), 4
         ),
@@ -337,8 +217,9 @@ def held_out_folders(x: np.ndarray, ds: Emotion6, seed: int) -> dict[str, object
     """
     n = len(ds.valence)
     pv, pa = np.zeros(n), np.zeros(n)
-    for folder in np.unique(ds.folder):
-        tr, te = np.flatnonzero(ds.folder != folder), np.flatnonzero(ds.folder == folder)
+    folders = ds.folder_classes
+    for folder in np.unique(folders):
+        tr, te = np.flatnonzero(folders != folder), np.flatnonzero(folders == folder)
         pred = to_model(fit_heads(x, ds, tr, seed), {}).predict(x[te])
         pv[te], pa[te] = pred.valence, pred.arousal
         print(f"held-out folder {IMAGE_EMOTIONS[folder]} done", file=sys.stderr)
