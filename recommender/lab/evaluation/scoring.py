@@ -267,7 +267,7 @@ def served_orders(engine: Engine, photos: Sequence[PhotoAnalysis], catalogue: Tr
     """Engine.recommend over the whole catalogue for each photo, as catalogue rows (n_photos, n_tracks)."""
     out = np.zeros((len(photos), len(catalogue)), dtype=np.int64)
     for i, photo in enumerate(photos):
-        ranked = engine.recommend(photo, catalogue, top_k=len(catalogue))
-        lookup = catalogue.row_of([r.track_id for r in ranked])
-        out[i] = [lookup[r.track_id] for r in ranked]
+        ids = engine.recommend(photo, catalogue, top_k=len(catalogue)).track_ids  # no reasons needed
+        lookup = catalogue.row_of(ids.tolist())
+        out[i] = [lookup[int(t)] for t in ids]
     return out
