@@ -51,15 +51,19 @@ def synthetic_rows(n: int, seed: int = 0) -> list[TrackRow]:
     return rows
 
 
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x)).astype(np.float32)
+
+
 def random_photo(rng: np.random.Generator) -> PhotoAnalysis:
     p = rng.dirichlet(np.ones(len(IMAGE_EMOTIONS)))
     return PhotoAnalysis(
         valence=float(rng.uniform()),
         arousal=float(rng.uniform(0.3, 0.7)),
         emotions=dict(zip(IMAGE_EMOTIONS, p.tolist(), strict=True)),
-        # A different non-negative (post-ReLU, average-pooled) embedding per photo, so that the heads'
-        # searches do not repeat one query; the EfficientNet-Lite0 size the heads were trained on.
-        embedding=np.abs(rng.standard_normal(1280)).astype(np.float32) * 0.3,
+        # A different non-negative (post-ReLU, average-pooled), L2-normalised embedding per photo, so
+        # that the heads' searches do not repeat one query; the size the heads were trained on.
+        embedding=unit(np.abs(rng.standard_normal(1280))),
         colour={},
         descriptors=[],
     )
