@@ -1,5 +1,5 @@
 """Track-vector search at catalogue scale: the index TrackCatalogue builds for a representation of that
-size (catalogue_index.py: exact up to --approximate-above rows, else IVF-SQ8 with an exact re-rank and
+size (vector_search.py: exact up to --approximate-above rows, else IVF-SQ8 with an exact re-rank and
 calibrated nprobe) against exact search, side by side in one process.
 
     python bench/index_scale.py [--sizes 100000 1000000] [--vectors real|synthetic] [--queries 200]
@@ -63,18 +63,17 @@ sys.path.insert(0, str(REPO_ROOT))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from recommender.catalogue_index import (  # noqa: E402
+from recommender.catalogue_index import TrackCatalogue, TrackRepresentation  # noqa: E402
+from recommender.diversity import artist_codes  # noqa: E402
+from recommender.threads import available_cpus  # noqa: E402
+from recommender.types import IMAGE_EMOTIONS, PhotoAnalysis, TrackRow  # noqa: E402
+from recommender.vector_search import (  # noqa: E402
     APPROXIMATE_ABOVE,
-    TrackCatalogue,
-    TrackRepresentation,
     exact_index,
     exact_top_k,
     recall_at_k,
     reranked_search,
 )
-from recommender.diversity import artist_codes  # noqa: E402
-from recommender.threads import available_cpus  # noqa: E402
-from recommender.types import IMAGE_EMOTIONS, PhotoAnalysis, TrackRow  # noqa: E402
 
 CHUNK = 100_000
 CENTRES = 2_000

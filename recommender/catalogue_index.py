@@ -17,30 +17,8 @@ catalogue version with FORMAT and the versions of everything that computes track
 
 Only tracks with a mood position are in the FAISS index; `candidates` never returns the others.
 
-Vector search (search_vectors) is exact (IndexFlatIP, built on first use) up to `approximate_above`
-rows. Above it, build() trains an IVF index with an 8-bit scalar quantiser on the representation itself
-(nlist = 4 * sqrt(n), k-means on a sample of TRAIN_PER_LIST rows per list, rows added in chunks, so the
-build holds no second float copy of the matrix). A search asks the IVF index for RERANK * k rows and
-re-scores them exactly with the stored float vectors, so the quantiser only has to get the right rows
-into that shortlist (alone, SQ8 could not order the near-ties of these representations: recall@10
-stopped at 0.87 at any nprobe on the joint embedding at 1M tracks), and the inner products returned
-are exact.
-
-nprobe is calibrated at build time, for searches of up to 10, 100 and 1000 rows each (CALIBRATED_K: the
-strategies ask for the engine's candidate pool, 500 rows or more, which spans more lists than the top
-10): the smallest power of two whose recall@k against exact search reaches TARGET_RECALL, capped at the
-nprobe that scans about MAX_SCANNED rows per query, so that a search never silently turns into a scan
-of a large catalogue. If the cap comes first, the search keeps the cap, the recall measured there is
-recorded (approximate_info: recall_by_k, calibrated_recall_at_10, target_reached false) and a warning
-logged. Where the calibrated nprobe would probe half the lists or more (only in catalogues of up to
-2 * MAX_SCANNED rows, where that is cheap), an exact scan of the stored vectors answers instead
-(nprobe_by_k 0, recall 1.0). The calibration queries are held out from the catalogue: CALIBRATION_QUERIES
-catalogue vectors each pushed off the catalogue by an equal-length random direction (q = x/|x| + g/|g|,
-normalised; a query as far from its nearest track as a photo is, cosine ~0.7-0.9). Real queries are
-photos projected into the track space, and they lie off the tracks: with the engine's own vectors at 1M
-tracks (bench/index_scale.py --vectors real) photos needed nprobe 32 (predicted features) and 128 (joint
-embedding) where held-out tracks needed 16 and 16; these perturbed queries needed the same 32 and 128.
-A caller with real queries can pass them instead (build's calibration_queries).
+Vector search: vector_search.py (exact up to `approximate_above` rows, else IVF-SQ8 proposals re-ranked
+exactly, nprobe calibrated at build time). Words: string_columns.py.
 
 Memory: the build holds each representation once (float32, as computed) plus its index (n * d bytes
 of codes); building 1M tracks with the default strategies' two representations (12-d and 128-d) peaked
@@ -56,42 +34,32 @@ earlier bench/index_scale.py run; 5-12 ms on the busy shared 2-core machine).
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import logging
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 
-from .threads import available_cpus
+from .string_columns import StringColumn, TagsColumn
 from .tracks import MUSIC_EMOTIONS, Provenance, track_position, va_to_music
 from .types import TrackRow
+from .vector_search import (
+    APPROXIMATE_ABOVE,
+    exact_index,
+    exact_scan,
+    log_calibration,
+    nprobe_for,
+    reranked_search,
+    vector_index_for,
+)
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "photophone-catalogue/3"
-# Representations with more rows than this get an approximate index; fewer are searched exactly.
-APPROXIMATE_ABOVE = 50_000
-TARGET_RECALL = 0.95
-CALIBRATION_QUERIES = 200
-RECALL_K = 10
-# nprobe is calibrated separately for searches of up to 10, 100 and 1000 rows: the strategies ask for the
-# engine's candidate pool (500 or more), whose nearest rows span more inverted lists than the top 10.
-CALIBRATED_K = (RECALL_K, 100, 1000)
-# k-means training points per inverted list (faiss warns below 39).
-TRAIN_PER_LIST = 40
-# The IVF index proposes RERANK * k rows; the stored float vectors pick the k best of them.
-RERANK = 2
-# nprobe is capped where a query scans about this many rows (1M tracks, nlist 4000: nprobe 256).
-MAX_SCANNED = 65_536
-_ADD_CHUNK = 100_000
-_STRING_CHUNK = 65_536
-TAG_SEPARATOR = "\x1f"  # ASCII unit separator
 # Memory-map a saved index in place, where faiss has IO_FLAG_MMAP_IFC (the lists stay plain arrays over
 # the mapped file). IO_FLAG_MMAP reads IVF lists through OnDiskInvertedLists instead: 28x slower
 # searches (2.8 ms instead of 0.1 ms for nprobe 32 over 60k 12-d vectors, faiss 1.15).
@@ -164,7 +132,7 @@ class TrackCatalogue:
             searched_by, info = vector_index_for(matrix, approximate_above, queries)
             if info:
                 approximate[name], approximate_info[name] = searched_by, info
-                _log_calibration(name, info)
+                log_calibration(name, info)
             else:
                 exact[name] = searched_by
         return cls(
@@ -341,323 +309,6 @@ class TrackCatalogue:
             },
             approximate=approximate,
             approximate_info=approximate_info,
-        )
-
-
-class StringColumn(Sequence[str]):
-    """A read-only sequence of strings held as one UTF-8 buffer and n + 1 offsets (both may be
-    memory-mapped); each read decodes its string. Equal to any sequence of the same strings."""
-
-    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
-        self.data = data  # (total bytes,) uint8
-        self.offsets = offsets  # (n + 1,) int64
-
-    @classmethod
-    def of(cls, strings: Sequence[str]) -> StringColumn:
-        if isinstance(strings, StringColumn):
-            return strings
-        encoded = [s.encode("utf-8") for s in strings]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=offsets[1:])
-        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
-
-    def save(self, directory: Path, name: str) -> None:
-        np.save(directory / f"str_{name}.npy", np.asarray(self.data, dtype=np.uint8))
-        np.save(directory / f"str_{name}.offsets.npy", np.asarray(self.offsets, dtype=np.int64))
-
-    @classmethod
-    def load(cls, directory: Path, name: str, mode: Literal["r"] | None) -> StringColumn:
-        data = np.load(directory / f"str_{name}.npy", mmap_mode=mode)
-        offsets = np.load(directory / f"str_{name}.offsets.npy", mmap_mode=mode)
-        return cls(data, offsets)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        n = len(self)
-        i = int(index) + n if index < 0 else int(index)
-        if not 0 <= i < n:
-            raise IndexError(f"row {index} out of range for {n} strings")
-        return bytes(self.data[self.offsets[i] : self.offsets[i + 1]]).decode("utf-8")
-
-    def __iter__(self) -> Iterator[str]:
-        for start in range(0, len(self), _STRING_CHUNK):
-            stop = min(len(self), start + _STRING_CHUNK)
-            offsets = np.asarray(self.offsets[start : stop + 1]) - int(self.offsets[start])
-            block = bytes(self.data[int(self.offsets[start]) : int(self.offsets[stop])])
-            for a, b in itertools.pairwise(offsets.tolist()):
-                yield block[a:b].decode("utf-8")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"StringColumn({len(self)} strings)"
-
-
-class TagsColumn(Sequence[list[str]]):
-    """Each track's tags, stored as a StringColumn of the tags joined by TAG_SEPARATOR (a separator
-    inside a tag becomes a space). Each read is a new list."""
-
-    def __init__(self, joined: StringColumn) -> None:
-        self.joined = joined
-
-    @classmethod
-    def of(cls, tags: Sequence[Sequence[str]]) -> TagsColumn:
-        if isinstance(tags, TagsColumn):
-            return tags
-        return cls(
-            StringColumn.of([TAG_SEPARATOR.join(t.replace(TAG_SEPARATOR, " ") for t in row) for row in tags])
-        )
-
-    def save(self, directory: Path, name: str) -> None:
-        self.joined.save(directory, name)
-
-    @classmethod
-    def load(cls, directory: Path, name: str, mode: Literal["r"] | None) -> TagsColumn:
-        return cls(StringColumn.load(directory, name, mode))
-
-    @staticmethod
-    def _split(joined: str) -> list[str]:
-        return joined.split(TAG_SEPARATOR) if joined else []
-
-    def __len__(self) -> int:
-        return len(self.joined)
-
-    @overload
-    def __getitem__(self, index: int) -> list[str]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[list[str]]: ...
-
-    def __getitem__(self, index: int | slice) -> list[str] | list[list[str]]:
-        if isinstance(index, slice):
-            return [self._split(j) for j in self.joined[index]]
-        return self._split(self.joined[index])
-
-    def __iter__(self) -> Iterator[list[str]]:
-        return (self._split(j) for j in self.joined)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == list(b) for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"TagsColumn({len(self)} tracks)"
-
-
-def vector_index_for(
-    matrix: np.ndarray, approximate_above: int = APPROXIMATE_ABOVE, queries: np.ndarray | None = None
-) -> tuple[faiss.Index, dict[str, Any]]:
-    """The index a catalogue searches matrix with, and its settings: exact ({} settings) up to
-    approximate_above rows, else build_approximate_index (calibrated on queries when given)."""
-    if len(matrix) > approximate_above:
-        return build_approximate_index(matrix, queries=queries)
-    return exact_index(matrix), {}
-
-
-def exact_index(matrix: np.ndarray) -> faiss.Index:
-    index = faiss.IndexFlatIP(matrix.shape[1])
-    for start in range(0, len(matrix), _ADD_CHUNK):
-        index.add(np.ascontiguousarray(matrix[start : start + _ADD_CHUNK], dtype=np.float32))
-    return index
-
-
-def build_approximate_index(
-    matrix: np.ndarray,
-    target_recall: float = TARGET_RECALL,
-    seed: int = 0,
-    queries: np.ndarray | None = None,
-    max_scanned: int | None = None,
-) -> tuple[faiss.Index, dict[str, Any]]:
-    """IVF (nlist = 4 * sqrt(n)) with 8-bit scalar quantisation over matrix, inner product, nprobe
-    calibrated to target_recall on `queries` (default: perturbed rows of matrix; module docstring);
-    returns the index and its settings. matrix may be memory-mapped: it is read in chunks."""
-    n, d = matrix.shape
-    nlist = max(1, min(n, round(4 * math.sqrt(n))))
-    rng = np.random.default_rng(seed)
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(available_cpus())  # the engine searches on one thread; training wants them all
-    try:
-        index = faiss.IndexIVFScalarQuantizer(
-            faiss.IndexFlatIP(d), d, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-        )
-        sample = np.sort(rng.choice(n, min(n, TRAIN_PER_LIST * nlist), replace=False))
-        index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
-        del sample
-        for start in range(0, n, _ADD_CHUNK):
-            index.add(np.ascontiguousarray(matrix[start : start + _ADD_CHUNK], dtype=np.float32))
-        given = queries is not None and len(queries) > 0
-        if queries is None or len(queries) == 0:
-            queries = perturbed_queries(matrix, CALIBRATION_QUERIES, rng)
-        scanned = MAX_SCANNED if max_scanned is None else max_scanned
-        max_nprobe = max(1, min(nlist, math.ceil(scanned * nlist / n)))
-        calibrated = _calibrate_nprobe(index, matrix, queries, target_recall, max_nprobe)
-    finally:
-        faiss.omp_set_num_threads(threads)
-    # Where the IVF index would probe half its lists or more, an exact scan of the vectors is as fast.
-    calibrated = {k: (0, 1.0) if 2 * p >= nlist else (p, r) for k, (p, r) in calibrated.items()}
-    nprobe, recall = calibrated[min(calibrated)]
-    index.nprobe = max(1, nprobe)
-    return index, {
-        "nlist": nlist,
-        "nprobe": nprobe,  # for k <= 10 (0: an exact scan)
-        "calibrated_recall_at_10": recall,
-        "nprobe_by_k": {str(k): p for k, (p, _) in calibrated.items()},
-        "recall_by_k": {str(k): r for k, (_, r) in calibrated.items()},
-        "max_nprobe": max_nprobe,
-        "rerank": RERANK,
-        "target_recall": target_recall,
-        "target_reached": all(r >= target_recall for _, r in calibrated.values()),
-        "calibration_queries": len(queries),
-        "calibrated_on": "given queries" if given else "perturbed catalogue rows",
-    }
-
-
-def nprobe_for(info: Mapping[str, Any], k: int) -> int:
-    """The calibrated nprobe for a search of k rows: that of the smallest calibrated k at least k (the
-    largest one beyond them); 0 means an exact scan of the vectors."""
-    by_k = sorted((int(key), int(p)) for key, p in info.get("nprobe_by_k", {}).items())
-    for calibrated_k, nprobe in by_k:
-        if k <= calibrated_k:
-            return nprobe
-    return by_k[-1][1] if by_k else int(info["nprobe"])
-
-
-def exact_scan(matrix: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, inner products) of the k rows of matrix with the largest inner product with query (1, d),
-    by scanning every row (no index, no copy of the matrix)."""
-    sims, found = faiss.knn(
-        np.ascontiguousarray(query, dtype=np.float32),
-        np.ascontiguousarray(matrix, dtype=np.float32),
-        min(k, len(matrix)),
-        faiss.METRIC_INNER_PRODUCT,
-    )
-    keep = found[0] >= 0
-    return found[0][keep].astype(np.int64), sims[0][keep]
-
-
-def reranked_search(
-    index: faiss.Index, matrix: np.ndarray, queries: np.ndarray, k: int, nprobe: int | None = None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per query, (rows, exact inner products) of the k best of the RERANK * k rows the approximate
-    index proposes (probing nprobe lists; default: the index's own nprobe), best first (ties: lower
-    row first)."""
-    depth = min(len(matrix), RERANK * k)
-    # Per-call parameters, not index.nprobe: threads may share the index.
-    params = None
-    if nprobe is not None:
-        params = faiss.SearchParametersIVF()
-        params.nprobe = nprobe
-    _, proposed = index.search(np.ascontiguousarray(queries, dtype=np.float32), depth, params=params)
-    out = []
-    for q, found in zip(queries, proposed, strict=True):
-        rows = np.sort(found[found >= 0]).astype(np.int64)  # sorted: the reads go forward through the file
-        sims = np.asarray(matrix[rows], dtype=np.float32) @ q
-        best = np.argsort(-sims, kind="stable")[:k]
-        out.append((rows[best], sims[best]))
-    return out
-
-
-def perturbed_queries(matrix: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to count held-out queries: non-zero rows of matrix, each plus a random direction of the same
-    length, normalised (about 45 degrees off the row: as far from the tracks as photos are)."""
-    pick = np.sort(rng.choice(len(matrix), min(len(matrix), 4 * count), replace=False))
-    rows = np.asarray(matrix[pick], dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    rows = (rows / np.maximum(norms, 1e-12))[norms[:, 0] > 1e-6][:count]
-    noise = rng.standard_normal(rows.shape).astype(np.float32)
-    q = rows + noise / np.linalg.norm(noise, axis=1, keepdims=True)
-    return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
-
-
-def exact_top_k(matrix: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """(m, k) largest inner products of each query with the rows of matrix, best first; matrix is
-    read in chunks (no full-size temporary)."""
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
-    best = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    for start in range(0, len(matrix), _ADD_CHUNK):
-        chunk = np.ascontiguousarray(matrix[start : start + _ADD_CHUNK], dtype=np.float32)
-        sims, _ = faiss.knn(queries, chunk, min(k, len(chunk)), faiss.METRIC_INNER_PRODUCT)
-        both = np.concatenate([best, sims], axis=1)
-        best = -np.sort(-both, axis=1)[:, :k]
-    return best
-
-
-def recall_at_k(
-    index: faiss.Index,
-    matrix: np.ndarray,
-    queries: np.ndarray,
-    k: int,
-    exact: np.ndarray | None = None,
-    nprobe: int | None = None,
-) -> float:
-    """Recall@k of reranked_search against exact search: the share of its rows at least as close as the
-    exact k-th neighbour (rows tied with it count as hits). exact: the exact top inner products, best
-    first, at least k of them per query."""
-    k = min(k, len(matrix))
-    if exact is None:
-        exact = exact_top_k(matrix, queries, k)
-    threshold = exact[:, k - 1] - 1e-5
-    found = reranked_search(index, matrix, queries, k, nprobe)
-    hits = sum(int(np.count_nonzero(sims >= t)) for (_, sims), t in zip(found, threshold, strict=True))
-    return hits / (k * len(queries))
-
-
-def _calibrate_nprobe(
-    index: faiss.IndexIVF, matrix: np.ndarray, queries: np.ndarray, target_recall: float, max_nprobe: int
-) -> dict[int, tuple[int, float]]:
-    """Per k of CALIBRATED_K (those below the row count, at least the first): the smallest power-of-two
-    nprobe whose recall@k reaches target_recall, else max_nprobe; and the recall there."""
-    ks = sorted({min(k, len(matrix)) for k in CALIBRATED_K})
-    if len(queries) == 0:  # an all-zero matrix: nothing to find
-        return {k: (1, 1.0) for k in ks}
-    exact = exact_top_k(matrix, queries, ks[-1])
-    out: dict[int, tuple[int, float]] = {}
-    nprobe = 1
-    for k in ks:  # a larger k needs at least the nprobe of a smaller one
-        while True:
-            recall = recall_at_k(index, matrix, queries, k, exact, nprobe)
-            if recall >= target_recall or nprobe >= max_nprobe:
-                break
-            nprobe = min(2 * nprobe, max_nprobe)
-        out[k] = (nprobe, round(recall, 4))
-    return out
-
-
-def _log_calibration(name: str, info: Mapping[str, Any]) -> None:
-    message = (
-        "approximate index for %s: nlist %d, nprobe by k %s, calibrated recall by k %s (target %.2f, %s)"
-    )
-    args = (
-        name,
-        info["nlist"],
-        info["nprobe_by_k"],
-        info["recall_by_k"],
-        info["target_recall"],
-        info["calibrated_on"],
-    )
-    if info["target_reached"]:
-        logger.info(message, *args)
-    else:
-        logger.warning(
-            message + "; nprobe capped at %d rather than scanning the catalogue", *args, info["max_nprobe"]
         )
 
 

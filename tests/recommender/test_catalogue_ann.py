@@ -11,9 +11,10 @@ import faiss
 import numpy as np
 import pytest
 
-from recommender import catalogue_index
-from recommender.catalogue_index import TrackCatalogue, build_approximate_index, nprobe_for
+from recommender import vector_search
+from recommender.catalogue_index import TrackCatalogue
 from recommender.types import TrackRow
+from recommender.vector_search import build_approximate_index, nprobe_for
 
 N_TRACKS = 4000
 DIM = 32
@@ -106,7 +107,7 @@ def test_calibration_reaches_the_target_on_vectors_without_clusters_just_above_t
     # Held out twice: fresh draws from the same distribution, and catalogue rows pushed off the catalogue.
     assert recall(catalogue, matrix, spread(200, 1)) >= 0.95
     rng = np.random.default_rng(2)
-    assert recall(catalogue, matrix, catalogue_index.perturbed_queries(matrix, 200, rng)) >= 0.95
+    assert recall(catalogue, matrix, vector_search.perturbed_queries(matrix, 200, rng)) >= 0.95
     # The engine asks for its candidate pool: that k has its own calibration.
     assert recall(catalogue, matrix, spread(20, 3), k=500) >= 0.95
 
@@ -135,8 +136,8 @@ def test_a_target_out_of_reach_caps_nprobe_records_the_recall_and_warns_instead_
 ) -> None:
     n = 3000
     matrix = spread(n, 6)
-    monkeypatch.setattr(catalogue_index, "MAX_SCANNED", 100)  # about 7 of 219 lists per query
-    with caplog.at_level(logging.WARNING, logger="recommender.catalogue_index"):
+    monkeypatch.setattr(vector_search, "MAX_SCANNED", 100)  # about 7 of 219 lists per query
+    with caplog.at_level(logging.WARNING, logger="recommender.vector_search"):
         catalogue = build(rows_for(n), matrix, approximate_above=n - 1)
     info = catalogue.approximate_info["emb"]
     assert info["max_nprobe"] == 8 < info["nlist"]
