@@ -91,6 +91,8 @@ class Engine:
             else [make_strategy(name, self.config) for name in self.config.strategies]
         )
         self.fusion = make_fusion(self.config.fusion, self.config.weights())
+        # Strategies with their own nearest-neighbour search (checked once: a protocol check costs ~0.3 ms).
+        self._proposers = [s for s in self.strategies if isinstance(s, ProposesCandidates)]
 
     # Models come from the process's model cache on every use (loaded on first use, so a recommend-only
     # caller such as a web process never pays for the encoder); models given to __init__ are kept instead.
@@ -295,9 +297,8 @@ class Engine:
             return np.flatnonzero(has_position)
         chosen = np.zeros(len(catalogue), dtype=bool)
         chosen[catalogue.candidates(target, pool)] = True
-        for strategy in self.strategies:
-            if isinstance(strategy, ProposesCandidates):
-                chosen[strategy.candidates(photo, target, catalogue, pool)] = True
+        for strategy in self._proposers:
+            chosen[strategy.candidates(photo, target, catalogue, pool)] = True
         # Liked tracks always compete, even when the searches did not return them.
         chosen[list(catalogue.row_of(list(ratings.liked)).values())] = True
         return np.flatnonzero(chosen & has_position)

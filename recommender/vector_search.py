@@ -57,16 +57,6 @@ MAX_SCANNED = 65_536
 _ADD_CHUNK = 100_000
 
 
-def vector_index_for(
-    matrix: np.ndarray, approximate_above: int = APPROXIMATE_ABOVE, queries: np.ndarray | None = None
-) -> tuple[faiss.Index, dict[str, Any]]:
-    """The index a catalogue searches matrix with, and its settings: exact ({} settings) up to
-    approximate_above rows, else build_approximate_index (calibrated on queries when given)."""
-    if len(matrix) > approximate_above:
-        return build_approximate_index(matrix, queries=queries)
-    return exact_index(matrix), {}
-
-
 def exact_index(matrix: np.ndarray) -> faiss.Index:
     index = faiss.IndexFlatIP(matrix.shape[1])
     for start in range(0, len(matrix), _ADD_CHUNK):
@@ -137,15 +127,20 @@ def nprobe_for(info: Mapping[str, Any], k: int) -> int:
 
 def exact_scan(matrix: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows, inner products) of the k rows of matrix with the largest inner product with query (1, d),
-    by scanning every row (no index, no copy of the matrix)."""
-    sims, found = faiss.knn(
-        np.ascontiguousarray(query, dtype=np.float32),
-        np.ascontiguousarray(matrix, dtype=np.float32),
-        min(k, len(matrix)),
-        faiss.METRIC_INNER_PRODUCT,
-    )
-    keep = found[0] >= 0
-    return found[0][keep].astype(np.int64), sims[0][keep]
+    by scanning every row (no index, no copy of the matrix): one matrix-vector product and a partial
+    sort, several times faster than a flat FAISS index for the engine's k of 500 (its heap per query)."""
+    sims = np.asarray(matrix @ np.asarray(query, dtype=np.float32).reshape(-1), dtype=np.float32)
+    rows = best_k(sims, k)
+    return rows, sims[rows]
+
+
+def best_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, best first; ties by lower index."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return top[np.lexsort((top, -scores[top]))].astype(np.int64)
 
 
 def reranked_search(

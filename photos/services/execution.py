@@ -17,7 +17,6 @@ from typing import BinaryIO, cast
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Track
@@ -65,7 +64,6 @@ def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[int]:
 def execute_claimed(run_ids: Sequence[int]) -> None:
     """Analyse the claimed runs' photos together, then rank and store each run on its own."""
     runs = Run.objects.select_related("photo").in_bulk(list(run_ids))
-    Run.objects.filter(pk__in=list(runs)).update(attempts=F("attempts") + 1)
     if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
         time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
     readable: list[Run] = []

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -62,12 +62,14 @@ def dispatch(run_id: int) -> bool:
 
 
 def claim(run_id: int, worker: str) -> bool:
-    """Take a pending run for this worker. Only one worker can win (a conditional update)."""
+    """Take a pending run for this worker and count the attempt. Only one worker can win (a conditional
+    update)."""
     claimed = Run.objects.filter(pk=run_id, status=Run.Status.PENDING).update(
         status=Run.Status.RUNNING,
         started_at=timezone.now(),
         worker=worker[:200],
         error="",
+        attempts=F("attempts") + 1,
     )
     return claimed == 1
 
