@@ -5,7 +5,8 @@
 
 --load SECONDS: sustained throughput instead, with the compose CPU worker's setup (prefork, concurrency 2,
 queues default and inference) and the compose web server (gunicorn -c platform/gunicorn.conf.py):
---clients threads each upload a photo and poll its run until done, again and again, for SECONDS; it
+--clients threads each upload a photo and poll its run (every --poll-ms) until done, again and again,
+for SECONDS; it
 reports runs/s and the p50/p95 upload -> done latency. --tree measures another checkout (e.g. a worktree
 of an older commit) with this script.
 
@@ -69,6 +70,12 @@ def main() -> None:
     parser.add_argument("--catalogue", help="CSV/JSONL to import instead of the demo catalogue")
     parser.add_argument("--load", type=float, default=0, help="seconds of sustained load (throughput mode)")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--poll-ms",
+        type=float,
+        default=100,
+        help="how often a load client asks for its run (the page: 300 ms up)",
+    )
     parser.add_argument("--tree", type=Path, default=REPO, help="the checkout to measure")
     args = parser.parse_args()
     if args.tree != REPO:
@@ -251,7 +258,7 @@ def throughput(args, scratch, session, base, images, source, catalogue_tracks) -
                 continue
             url = response.headers["Location"]
             while (status := own.get(url).json()["status"]) not in ("done", "failed"):
-                time.sleep(0.01)
+                time.sleep(args.poll_ms / 1000)
             with lock:
                 latencies.append(time.perf_counter() - started)
                 failed[0] += status == "failed"
@@ -295,6 +302,7 @@ def throughput(args, scratch, session, base, images, source, catalogue_tracks) -
                 "tree": str(tree),
                 "seconds": round(elapsed, 1),
                 "clients": args.clients,
+                "poll_ms": args.poll_ms,
                 "runs_done": len(ms),
                 "failed": failed[0],
                 "runs_per_s": round(len(ms) / elapsed, 2),
