@@ -49,7 +49,6 @@ from .tracks import MUSIC_EMOTIONS, Provenance, track_position, va_to_music
 from .types import TrackRow
 from .vector_search import (
     APPROXIMATE_ABOVE,
-    best_k,
     build_approximate_index,
     exact_scan,
     log_calibration,
@@ -185,14 +184,18 @@ class TrackCatalogue:
             return np.zeros(0, dtype=np.int64)
         if k >= count:
             return self.index_rows.copy()
-        # A partial sort of the squared distances (as exact as the flat L2 index, and without its heap
-        # for the engine's k of 500: 28k tracks in ~0.3 ms instead of ~2 ms).
-        offset = self._positioned_va - np.asarray(target_va, dtype=np.float32)
-        return self.index_rows[best_k(-np.einsum("ij,ij->i", offset, offset), k)]
+        _, found = self._va_index.search(np.array([target_va], dtype=np.float32), k)
+        return self.index_rows[found[0][found[0] >= 0]]
 
     @functools.cached_property
-    def _positioned_va(self) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(self.va)[self.index_rows], dtype=np.float32)
+    def _va_index(self) -> faiss.Index:
+        """Exact L2 search over the positioned tracks' (valence, arousal), built in memory on first use
+        (1M points in a few ms; its heap selection beat a numpy partial sort 8 vs 24 ms at 1M, 0.4 vs
+        0.7 ms at 28k for k = 500, one thread)."""
+        index = faiss.IndexFlatL2(2)
+        if len(self.index_rows):
+            index.add(np.ascontiguousarray(np.asarray(self.va)[self.index_rows], dtype=np.float32))
+        return index
 
     def vector_index(self, name: str) -> faiss.Index:
         """The approximate index of `name` (KeyError for a representation searched exactly)."""
