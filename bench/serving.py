@@ -38,6 +38,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.worker import celery_worker_command  # noqa: E402
+
 SHARED = REPO.parent / "shared" / "data"
 BEFORE_THE_ISSUE = "ddb57f4"  # main before the inference-service issue's work
 
@@ -341,22 +345,7 @@ def bench_cold_start(trees: list[Tree], photo: str, catalogues: list[tuple[str, 
             first_run = int(cold.shell(queue)["run"])  # type: ignore[call-overload]
             log = scratch / "worker.log"
             worker = subprocess.Popen(
-                [
-                    cold.python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "inference,default",
-                    "--pool=solo",
-                    "-l",
-                    "info",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
+                celery_worker_command(cold.python, "-Q", "inference,default", "--pool=solo"),
                 cwd=cold.root,
                 env=cold.env(PHOTOPHONE_PRELOAD="1"),
                 stdout=open(log, "wb"),  # noqa: SIM115 - closed with the process

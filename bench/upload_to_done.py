@@ -32,6 +32,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+# This checkout's, even when --tree measures another one (whose tests/ may not have it).
+from tests.worker import celery_worker_command  # noqa: E402
+
 
 def photos(n: int) -> tuple[list[tuple[str, bytes]], str]:
     folder = REPO.parent / "shared" / "data" / "emotion6" / "images"
@@ -210,22 +213,7 @@ def throughput(args, scratch, session, base, images, source, catalogue_tracks) -
     tree = Path(args.tree)
     env = {**os.environ, "PHOTOPHONE_PRELOAD": "1", "GUNICORN_BIND": f"127.0.0.1:{args.port}"}
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,inference",
-            "--concurrency=2",
-            "-l",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
+        celery_worker_command(sys.executable, "-Q", "default,inference", "--concurrency=2"),
         cwd=tree,
         env=env,
         stdout=open(scratch / "worker.log", "wb"),  # noqa: SIM115 - lives as long as the worker

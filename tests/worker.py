@@ -25,6 +25,25 @@ def database_url() -> str:
     return f"sqlite:///{s['NAME']}"
 
 
+def celery_worker_command(python: str, *options: str) -> list[str]:
+    """A Celery worker of this project (run in the checkout's folder), logging at info, without the
+    control-channel chatter (gossip, mingle, heartbeat) that a lone test or benchmark worker does not need."""
+    return [
+        python,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "info",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        *options,
+    ]
+
+
 class Worker:
     def __init__(self, broker_url: str, log_path: Path, **extra_env: str) -> None:
         env = {
@@ -39,24 +58,14 @@ class Worker:
         self.log_path = log_path
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [
+            celery_worker_command(
                 sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
                 "-Q",
                 "inference,default",
                 "--pool=solo",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
+            ),
             cwd=REPO_ROOT,
             env=env,
             stdout=self.log,
