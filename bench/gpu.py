@@ -161,6 +161,33 @@ def agreement(gpu: Engine, cpu: Engine, photos: list[Image.Image]) -> dict[str, 
     }
 
 
+def vector_searches(engine: Engine, photos: list[Image.Image]) -> dict[str, object]:
+    """The catalogue's representation searches (k = the candidate pool) on the CPU, then on the GPU
+    (faiss-gpu, TrackCatalogue.use_gpu): ms per search and how many of the CPU's rows the GPU found."""
+    catalogue, source = load_catalogue(engine)
+    k = engine.config.candidate_pool
+    record: dict[str, object] = {"searches": source, "tracks": len(catalogue), "k": k}
+    for name, matrix in catalogue.vectors.items():
+        dim = matrix.shape[1]
+        rng = np.random.default_rng(0)
+        q = rng.standard_normal((len(photos), dim)).astype(np.float32)
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        started = time.perf_counter()
+        cpu_rows = [catalogue.search_vectors(name, x, k)[0] for x in q]
+        record[f"{name}_cpu_ms"] = round(1000 * (time.perf_counter() - started) / len(q), 3)
+        if not catalogue.use_gpu():
+            record["gpu_search"] = "not available (faiss without GPU support, or no GPU)"
+            continue
+        catalogue.search_vectors(name, q[0], k)  # warm-up
+        started = time.perf_counter()
+        gpu_rows = [catalogue.search_vectors(name, x, k)[0] for x in q]
+        record[f"{name}_gpu_ms"] = round(1000 * (time.perf_counter() - started) / len(q), 3)
+        shared = [len(np.intersect1d(a, b)) / max(1, len(a)) for a, b in zip(cpu_rows, gpu_rows, strict=True)]
+        record[f"{name}_gpu_vs_cpu_rows"] = round(float(np.mean(shared)), 4)
+        catalogue.on_gpu.clear()  # the next representation's CPU figure without the GPU
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +214,7 @@ def main() -> None:
         emit(record)
     cpu = Engine(replace(base, device="cpu"))
     emit(agreement(engine, cpu, photos[: args.reference]))
+    emit(vector_searches(engine, photos[: args.reference]))
     emit({"summary": "ms per photo by batch", "device": engine.device, "ms_per_photo": summary})
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote_plus
 
-from django.db import models, router, transaction
+from django.db import connection, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -77,8 +77,17 @@ class CatalogueVersion(models.Model):
     @classmethod
     def current(cls) -> str:
         """The version string of the active catalogue, as committed now (one primary-key read)."""
-        row = cls.objects.filter(pk=cls.ROW).values_list("number", "changed_at").first()
-        return cls.as_version(*row) if row else "v0-none"
+        # Plain SQL: read for every photo run, and the ORM would spend longer building the query (about
+        # 0.6 ms) than the database answering it.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT number, changed_at FROM {cls._meta.db_table} WHERE id = %s", [cls.ROW])
+            row = cursor.fetchone()
+        if row is None:
+            return "v0-none"
+        changed_at = cast(models.DateTimeField, cls._meta.get_field("changed_at"))
+        for convert in connection.ops.get_db_converters(changed_at.get_col(cls._meta.db_table)):
+            row = (row[0], convert(row[1], changed_at, connection))
+        return cls.as_version(*row)
 
     @classmethod
     def bump(cls, using: str | None = None) -> None:

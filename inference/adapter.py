@@ -134,6 +134,8 @@ def current_index(catalogue_version: str, rows: RowSource) -> tuple[str, TrackCa
                     _save(catalogue, index_root, version)
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+        if engine().device == "cuda" and catalogue.use_gpu():
+            logger.info("index %s: the track searches run on the GPU", version)
         _index = (version, catalogue)
         return _index
 

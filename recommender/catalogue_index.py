@@ -49,8 +49,11 @@ from .tracks import MUSIC_EMOTIONS, Provenance, track_position, va_to_music
 from .types import TrackRow
 from .vector_search import (
     APPROXIMATE_ABOVE,
+    GPU_MAX_K,
     build_approximate_index,
+    exact_gpu_index,
     exact_scan,
+    gpu_search_available,
     log_calibration,
     nprobe_for,
     reranked_search,
@@ -88,6 +91,8 @@ class TrackCatalogue:
     # (nlist, nprobe per k, the recall its calibration measured; see build_approximate_index).
     approximate: dict[str, faiss.Index] = field(default_factory=dict, repr=False)
     approximate_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Exact indexes of the representations on a GPU, when the engine runs there (use_gpu); not saved.
+    on_gpu: dict[str, faiss.Index] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -197,6 +202,16 @@ class TrackCatalogue:
             index.add(np.ascontiguousarray(np.asarray(self.va)[self.index_rows], dtype=np.float32))
         return index
 
+    def use_gpu(self) -> bool:
+        """Search every representation exactly on the GPU from now on (faiss-gpu). False, and the searches
+        stay on the CPU, where this faiss has no GPU support or sees no GPU."""
+        if not gpu_search_available():
+            return False
+        for name, matrix in self.vectors.items():
+            if len(matrix) and name not in self.on_gpu:
+                self.on_gpu[name] = exact_gpu_index(np.asarray(matrix, dtype=np.float32))
+        return True
+
     def vector_index(self, name: str) -> faiss.Index:
         """The approximate index of `name` (KeyError for a representation searched exactly)."""
         return self.approximate[name]
@@ -210,6 +225,10 @@ class TrackCatalogue:
         if len(matrix) == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
+        if name in self.on_gpu and k <= GPU_MAX_K:
+            sims, found = self.on_gpu[name].search(q, min(k, len(matrix)))
+            keep = found[0] >= 0
+            return found[0][keep].astype(np.int64), sims[0][keep]
         if name in self.approximate:
             nprobe = nprobe_for(self.approximate_info[name], k)
             if nprobe == 0:  # calibrated to probe half the lists or more: a scan is as fast, and exact

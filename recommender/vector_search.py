@@ -57,6 +57,26 @@ MAX_SCANNED = 65_536
 _ADD_CHUNK = 100_000
 
 
+# faiss-gpu's largest k for one search; larger searches stay on the CPU.
+GPU_MAX_K = 2048
+_gpu_resources: Any = None
+
+
+def gpu_search_available() -> bool:
+    """Whether this faiss is faiss-gpu and sees a GPU."""
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+def exact_gpu_index(matrix: np.ndarray) -> faiss.Index:
+    """An exact inner-product index over matrix on GPU 0 (faiss-gpu; check gpu_search_available first).
+    Exact even above approximate_above: a GPU scans 1M x 128 floats (0.5 GB of its memory) in well under
+    a millisecond, so the IVF approximation is for the CPU only."""
+    global _gpu_resources
+    if _gpu_resources is None:
+        _gpu_resources = faiss.StandardGpuResources()  # one per process: it holds scratch memory
+    return faiss.index_cpu_to_gpu(_gpu_resources, 0, exact_index(matrix))
+
+
 def exact_index(matrix: np.ndarray) -> faiss.Index:
     index = faiss.IndexFlatIP(matrix.shape[1])
     for start in range(0, len(matrix), _ADD_CHUNK):

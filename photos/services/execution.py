@@ -16,13 +16,14 @@ from typing import BinaryIO, cast
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalogue.models import Track
 from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_mood
-from photos.models import Feedback, Photo, Run, RunItem
+from photos.models import Photo, Run
+from photos.services import run_statements
 from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
 
 logger = logging.getLogger(__name__)
@@ -33,44 +34,47 @@ UNREADABLE_MESSAGE = "The stored photo could not be read; please upload it again
 
 def execute(run_id: int, worker: str) -> None:
     """Run this run (and, when the engine batches, other queued runs with it)."""
-    if not claim(run_id, worker):
+    run = claim(run_id, worker)
+    if run is None:
         logger.info("run %s already claimed or finished; skipping", run_id)
         return
     config = adapter.engine_config()
-    batch = [run_id]
+    batch = [run]
     if config.batch_size > 1:
         batch += claim_queued(worker, config.batch_size - 1, config.batch_wait_ms / 1000)
     execute_claimed(batch)
 
 
-def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[int]:
+def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[Run]:
     """Claim up to limit runs already handed to the broker, oldest first, waiting at most wait_seconds
     for them to arrive."""
     deadline = time.monotonic() + wait_seconds
-    claimed: list[int] = []
+    claimed: list[Run] = []
     while True:
         queued = Run.objects.filter(status=Run.Status.PENDING, dispatched_at__isnull=False).order_by(
             "created_at"
         )
         for pk in list(queued.values_list("pk", flat=True)[: limit - len(claimed)]):
-            if claim(pk, worker):
-                claimed.append(pk)
+            run = claim(pk, worker)
+            if run is not None:
+                claimed.append(run)
         remaining = deadline - time.monotonic()
         if len(claimed) >= limit or remaining <= 0:
             return claimed
         time.sleep(min(0.005, remaining))
 
 
-def execute_claimed(run_ids: Sequence[int]) -> None:
-    """Analyse the claimed runs' photos together, then rank and store each run on its own."""
-    runs = Run.objects.select_related("photo").in_bulk(list(run_ids))
+def execute_claimed(runs: Sequence[Run]) -> None:
+    """Analyse the claimed runs' photos together, then rank and store each run on its own. Each run
+    carries its photo's stored file name as `photo_image` (see run_statements.claim_returning)."""
     if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
         time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
+    storage = Photo._meta.get_field("image").storage
     readable: list[Run] = []
     images = []
-    for run in runs.values():
+    for run in runs:
         try:
-            with run.photo.image.open("rb") as handle:
+            with storage.open(run.photo_image, "rb") as handle:  # type: ignore[attr-defined]
                 images.append(adapter.decode_photo(cast(BinaryIO, handle)))
             readable.append(run)
         except FileNotFoundError:
@@ -113,12 +117,7 @@ def execute_claimed(run_ids: Sequence[int]) -> None:
 def user_feedback(user_id: int) -> list[FeedbackItem]:
     """The user's latest rating per track, with the mood of the photo it was given for."""
     latest: dict[int, FeedbackItem] = {}
-    rows = (
-        Feedback.objects.filter(user_id=user_id)
-        .order_by("updated_at")
-        .values_list("track_id", "rating", "photo_valence", "photo_arousal")
-    )
-    for track_id, rating, valence, arousal in rows:
+    for track_id, rating, valence, arousal in run_statements.ratings(user_id):
         latest[track_id] = FeedbackItem(
             track_id=track_id,
             rating=rating,
@@ -136,35 +135,36 @@ def _store_result(
     catalogue_version: str,
 ) -> None:
     ranked = list(ranking)  # builds each shown track's reasons once
-    existing = set(Track.objects.filter(pk__in=[r.track_id for r in ranked]).values_list("pk", flat=True))
-    items = [
-        RunItem(
-            run=run,
-            track_id=r.track_id,
-            rank=rank,
-            score=float(r.score),
-            strategy_scores={k: round(float(v), 4) for k, v in r.strategy_scores.items()},
-            reasons=list(r.reasons),
-        )
-        for rank, r in enumerate((r for r in ranked if r.track_id in existing), start=1)
-    ]
-    with transaction.atomic():
-        # Only the worker that holds the run may finish it (a reaped run stays failed).
-        updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-            status=Run.Status.DONE,
-            valence=analysis.valence,
-            arousal=analysis.arousal,
-            emotions={k: round(float(v), 4) for k, v in analysis.emotions.items()},
-            descriptors=list(analysis.descriptors),
-            mood_summary=describe_mood(analysis.valence, analysis.arousal),
-            engine_version=engine_version,
-            catalogue_version=catalogue_version,
-            finished_at=timezone.now(),
-        )
-        if updated:
-            RunItem.objects.filter(run=run).delete()
-            RunItem.objects.bulk_create(items)
-            Photo.objects.filter(pk=run.photo_id).update(
-                embedding=np.asarray(analysis.embedding, dtype=np.float32).tobytes(),
-                embedding_model=engine_version,
+    result = {
+        "valence": analysis.valence,
+        "arousal": analysis.arousal,
+        "emotions": {k: round(float(v), 4) for k, v in analysis.emotions.items()},
+        "descriptors": list(analysis.descriptors),
+        "mood_summary": describe_mood(analysis.valence, analysis.arousal),
+        "engine_version": engine_version,
+        "catalogue_version": catalogue_version,
+        "finished_at": timezone.now(),
+    }
+    embedding = np.asarray(analysis.embedding, dtype=np.float32).tobytes()
+
+    def write(tracks: list[RankedTrack]) -> None:
+        items = [
+            run_statements.ItemRow(
+                track_id=r.track_id,
+                rank=rank,
+                score=float(r.score),
+                strategy_scores={k: round(float(v), 4) for k, v in r.strategy_scores.items()},
+                reasons=list(r.reasons),
             )
+            for rank, r in enumerate(tracks, start=1)
+        ]
+        with transaction.atomic():
+            run_statements.finish(run, result, items, embedding, engine_version)
+
+    try:
+        write(ranked)
+    except IntegrityError:
+        # A track was deleted after the index this run used was read (its version moves on with the
+        # delete, so the next run uses a new index): keep the ranking without it.
+        existing = set(Track.objects.filter(pk__in=[r.track_id for r in ranked]).values_list("pk", flat=True))
+        write([r for r in ranked if r.track_id in existing])

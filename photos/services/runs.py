@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -17,6 +17,7 @@ from config.celery import publish
 from inference import adapter
 from inference.adapter import TrackCatalogue
 from photos.models import Photo, Run
+from photos.services import run_statements
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +62,10 @@ def dispatch(run_id: int) -> bool:
     return True
 
 
-def claim(run_id: int, worker: str) -> bool:
-    """Take a pending run for this worker and count the attempt. Only one worker can win (a conditional
-    update)."""
-    claimed = Run.objects.filter(pk=run_id, status=Run.Status.PENDING).update(
-        status=Run.Status.RUNNING,
-        started_at=timezone.now(),
-        worker=worker[:200],
-        error="",
-        attempts=F("attempts") + 1,
-    )
-    return claimed == 1
+def claim(run_id: int, worker: str) -> Run | None:
+    """Take a pending run for this worker and count the attempt: the run as claimed, or None when another
+    worker has it or it is not pending. Only one worker can win (a conditional update)."""
+    return run_statements.claim_returning(run_id, worker, timezone.now())
 
 
 def fail(run_id: int, message: str, *, only_if_running: bool = True) -> None:

@@ -70,6 +70,38 @@ def test_a_claimed_run_is_not_run_twice(catalogue) -> None:
     assert not runs.claim(run.pk, "worker-b")
 
 
+def test_a_claim_returns_the_run_with_its_photo_and_records_when_and_who(catalogue) -> None:
+    run = make_run(top_k=7, context="by the sea")
+    before = timezone.now()
+    claimed = runs.claim(run.pk, "worker-a")
+    assert claimed is not None
+    assert (claimed.pk, claimed.top_k, claimed.context) == (run.pk, 7, "by the sea")
+    assert claimed.photo_image == run.photo.image.name
+    run.refresh_from_db()  # what the claim wrote reads back through the ORM as the right types
+    assert run.status == "running" and run.worker == "worker-a" and run.attempts == 1
+    assert before - timedelta(seconds=1) <= run.started_at <= timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the worker's write commits
+def test_a_track_deleted_after_the_index_was_read_is_left_out_of_the_result(catalogue) -> None:
+    run = make_run(top_k=10)
+    claimed = runs.claim(run.pk, "test")
+    engine = adapter.engine()
+    with claimed.photo.image.open("rb") as handle:
+        analysis = engine.analyse(adapter.decode_photo(handle))
+    version, index = runs.ranking_index()
+    ranking = list(engine.recommend(analysis, index, top_k=10))
+    from catalogue.models import Track
+
+    Track.objects.filter(pk=ranking[0].track_id).delete()
+    execution._store_result(claimed, analysis, ranking, "engine", version)
+    run.refresh_from_db()
+    assert run.status == "done"
+    kept = list(run.items.values_list("track_id", flat=True))
+    assert kept == [r.track_id for r in ranking[1:]]
+    assert list(run.items.values_list("rank", flat=True)) == list(range(1, 10))
+
+
 def test_disliked_track_disappears_and_liked_track_is_boosted_with_a_reason(catalogue) -> None:
     user = UserFactory.create()
     first = make_run(user=user, top_k=10)

@@ -208,3 +208,33 @@ def test_zero_vectors_and_a_tiny_set_do_not_break_the_approximate_index() -> Non
     catalogue = build(rows, matrix, approximate_above=10)
     found, sims = catalogue.search_vectors("emb", np.array([1.0, 0.0, 0.0, 0.0]), 3)
     assert set(found.tolist()) == {0, 4, 8} and np.allclose(sims, 1.0, atol=0.02)
+
+
+def test_without_faiss_gpu_the_searches_stay_on_the_cpu(data) -> None:
+    rows, matrix, queries = data
+    catalogue = build(rows, matrix, approximate_above=1000)
+    if vector_search.gpu_search_available():
+        pytest.skip("this machine has faiss-gpu and a GPU: bench/gpu.py measures that path")
+    assert catalogue.use_gpu() is False and catalogue.on_gpu == {}
+
+
+def test_on_a_gpu_every_representation_is_searched_exactly(data, monkeypatch) -> None:
+    """The GPU branch of search_vectors, with faiss-gpu's index stood in for by the same exact CPU index
+    faiss-gpu copies to the device (index_cpu_to_gpu of vector_search.exact_index): CI has no GPU."""
+    rows, matrix, queries = data
+    catalogue = build(rows, matrix, approximate_above=1000)  # an IVF index on the CPU
+    monkeypatch.setattr("recommender.catalogue_index.gpu_search_available", lambda: True)
+    monkeypatch.setattr("recommender.catalogue_index.exact_gpu_index", vector_search.exact_index)
+    assert catalogue.use_gpu() and set(catalogue.on_gpu) == {"emb"}
+    for q in queries[:20]:
+        found, sims = catalogue.search_vectors("emb", q, 50)
+        assert list(found) == list(exact_top(matrix, q, 50))  # exact, not the IVF approximation
+        assert np.allclose(sims, matrix[found] @ q, atol=1e-5)
+    # More rows than faiss-gpu returns in one search: the CPU path answers.
+    found, _ = catalogue.search_vectors("emb", queries[0], vector_search.GPU_MAX_K + 1)
+    assert len(found) == vector_search.GPU_MAX_K + 1
+    # k beyond the catalogue: every row once, no -1 padding.
+    small = build(rows[:30], matrix[:30], approximate_above=1000)
+    small.use_gpu()
+    found, _ = small.search_vectors("emb", queries[0], 100)
+    assert sorted(found) == list(range(30))
