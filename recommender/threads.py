@@ -3,9 +3,10 @@
 torch, ONNX Runtime, FAISS and numpy's BLAS each size their thread pools to the whole machine by default,
 and their OpenMP threads spin while they wait. Two such processes on the 2-core dev machine slowed each
 other 2.5-11x (a bare torch model: 3.4 s alone, 36 s each side by side; with one thread each, 4.0 s and
-4.1 s). So a process's budget is its share of the cores: the CPUs it may use (its affinity, capped by a
+4.1 s). So a worker process's budget is its share of the cores: the CPUs it may use (its affinity, capped by a
 cgroup CPU quota, as in a container) divided by the number of engine processes expected on them
-(ENGINE_PROCESSES: a Celery worker sets it to its concurrency), unless ENGINE_THREADS says otherwise.
+(ENGINE_PROCESSES: a Celery worker sets it to its concurrency); any other process (a command) takes one
+thread; ENGINE_THREADS overrides both.
 Idle threads sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE, ONNX Runtime without spinning), so a
 process whose threads wait does not take the core from its neighbour.
 
@@ -55,14 +56,20 @@ def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
 
 
 def thread_budget(threads: int | None = None, processes: int | None = None) -> int:
-    """threads when given (ENGINE_THREADS), else this process's share of the CPUs."""
+    """threads when given (ENGINE_THREADS); in a worker, which knows how many engine processes it runs
+    (ENGINE_PROCESSES, set from its concurrency), its share of the CPUs; else one thread.
+
+    A process that is not a worker (a command, a script) cannot know what else runs beside it, and at
+    batch 1 splitting each small operator of the encoder over threads gains little: measured side by side
+    on the 2-core machine (bench/serving.py), `recommend` over 200 photos with one thread took 0.81x the
+    floor against 1.16x with two, and two of them side by side 1.00x against 1.50x."""
     if threads:
         return max(1, threads)
     if processes is None:
         try:
-            processes = int(os.environ.get("ENGINE_PROCESSES", "1"))
-        except ValueError:
-            processes = 1
+            processes = int(os.environ["ENGINE_PROCESSES"])
+        except (KeyError, ValueError):
+            return 1
     return max(1, available_cpus() // max(1, processes))
 
 

@@ -211,7 +211,7 @@ def test_zero_vectors_and_a_tiny_set_do_not_break_the_approximate_index() -> Non
 
 
 def test_without_faiss_gpu_the_searches_stay_on_the_cpu(data) -> None:
-    rows, matrix, queries = data
+    rows, matrix, _queries = data
     catalogue = build(rows, matrix, approximate_above=1000)
     if vector_search.gpu_search_available():
         pytest.skip("this machine has faiss-gpu and a GPU: bench/gpu.py measures that path")
