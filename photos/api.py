@@ -121,20 +121,15 @@ class RunViewSet(
             return Run.objects.none()
         return Run.objects.filter(user=_user(self.request)).select_related("photo")
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = dict(super().get_serializer_context())
-        if self.action == "retrieve":
-            context["with_items"] = True
-            context["ratings"] = dict(
-                Feedback.objects.filter(user=_user(self.request), item__run_id=self.kwargs["pk"]).values_list(
-                    "item_id", "rating"
-                )
-            )
-        return context
-
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = runs.as_seen_now(self.get_object())
-        return Response(self.get_serializer(run).data)
+        context = dict(self.get_serializer_context())
+        # Only a finished run has items: a client polling a pending run costs two reads, not four.
+        if run.status == Run.Status.DONE:
+            context["with_items"] = True
+            rated = Feedback.objects.filter(user=_user(request), item__run_id=run.pk)
+            context["ratings"] = dict(rated.values_list("item_id", "rating"))
+        return Response(self.get_serializer_class()(run, context=context).data)
 
     @extend_schema(request=RunCreateSerializer, responses={202: RunSerializer})
     def create(self, request: Request) -> Response:

@@ -355,3 +355,19 @@ def test_results_page_plays_tracks_that_have_audio(catalogue, client, settings) 
     assert page.count('data-testid="player"') == 1
     assert f'src="/tracks/{first.pk}/audio/"' in page
     assert Track.objects.get(pk=second.pk).audio.name == ""
+
+
+def test_polling_a_pending_run_reads_only_the_token_and_the_run(catalogue, django_assert_num_queries) -> None:
+    run = make_run()
+    api = APIClient()
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=run.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    with django_assert_num_queries(2):
+        body = api.get(f"/api/runs/{run.pk}/").json()
+    assert body["status"] == "pending" and body["items"] == [] and body["message"]
+    execution.execute(run.pk, worker="test")
+    body = api.get(f"/api/runs/{run.pk}/").json()
+    assert body["status"] == "done" and len(body["items"]) == run.top_k
+    assert all(item["my_rating"] is None for item in body["items"])
