@@ -136,13 +136,21 @@ def build_approximate_index(
 
 
 def nprobe_for(info: Mapping[str, Any], k: int) -> int:
-    """The calibrated nprobe for a search of k rows: that of the smallest calibrated k at least k (the
-    largest one beyond them); 0 means an exact scan of the vectors."""
+    """The calibrated nprobe for a search of k rows: that of the smallest calibrated k at least k; 0 means
+    an exact scan of the vectors. Beyond the largest calibrated k (a candidate pool widened because
+    artists repeat), the largest one's nprobe scaled by how many more rows are wanted, up to the point
+    where an exact scan is as cheap."""
     by_k = sorted((int(key), int(p)) for key, p in info.get("nprobe_by_k", {}).items())
     for calibrated_k, nprobe in by_k:
         if k <= calibrated_k:
             return nprobe
-    return by_k[-1][1] if by_k else int(info["nprobe"])
+    if not by_k:
+        return int(info["nprobe"])
+    largest_k, nprobe = by_k[-1]
+    if nprobe == 0:
+        return 0
+    scaled = math.ceil(nprobe * k / largest_k)
+    return 0 if 2 * scaled >= int(info["nlist"]) else scaled
 
 
 def exact_scan(matrix: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -238,3 +238,10 @@ def test_on_a_gpu_every_representation_is_searched_exactly(data, monkeypatch) ->
     small.use_gpu()
     found, _ = small.search_vectors("emb", queries[0], 100)
     assert sorted(found) == list(range(30))
+
+
+def test_a_widened_search_probes_more_lists_in_proportion_until_a_scan_is_as_cheap() -> None:
+    info = {"nlist": 4000, "nprobe": 32, "nprobe_by_k": {"10": 32, "100": 64, "1000": 128}}
+    assert nprobe_for(info, 1000) == 128
+    assert nprobe_for(info, 2000) == 256 and nprobe_for(info, 8000) == 1024
+    assert nprobe_for(info, 16_000) == 0  # 2048 of 4000 lists: scanned exactly instead
