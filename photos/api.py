@@ -185,7 +185,11 @@ class RunViewSet(
     @extend_schema(
         request=RunCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={202: RunSerializer, **IDEMPOTENCY_RESPONSES},
+        responses={
+            202: RunSerializer,
+            404: OpenApiResponse(description="No such photo of yours"),
+            **IDEMPOTENCY_RESPONSES,
+        },
     )
     def create(self, request: Request) -> Response:
         """Run the recommender again for one of your photos (e.g. in the other mode)."""

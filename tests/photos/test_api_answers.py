@@ -107,3 +107,48 @@ def test_accepted_upload_does_not_say_the_service_is_unreachable(api) -> None:
     assert response.status_code == 202
     assert response.json()["message"] == "Waiting for a worker…"
     assert response.json()["message"] != runs.BROKER_DOWN_MESSAGE
+
+
+NUL_URLS = [
+    "/api/tracks/?q=%00",
+    "/api/tracks/?genre=%00",
+    "/api/tracks/?q=a%00b&genre=pop",
+    "/api/runs/?page=1%00",
+    "/admin/catalogue/track/?genre__exact=%00",
+    "/admin/catalogue/track/?q=%00",
+]
+
+
+@pytest.mark.parametrize("url", NUL_URLS)
+def test_a_nul_in_the_query_is_a_400_not_a_500(client, url) -> None:
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [("page=", "page"), ("page=0", "page"), ("page=x", "page"), ("energy_max=", "energy_max"),
+     ("valence_min=nan", "valence_min"), ("energy_min=inf", "energy_min")],
+)
+def test_an_empty_or_malformed_parameter_is_a_400(api, query, name) -> None:
+    response = api.get(f"/api/tracks/?{query}")
+    assert response.status_code == 400
+    assert name in response.json()
+
+
+def test_a_page_past_the_end_is_a_404_and_last_works(api) -> None:
+    assert api.get("/api/tracks/?page=99").status_code == 404
+    assert api.get("/api/tracks/?page=last").status_code == 200
+    assert api.get("/api/tracks/?page=1&energy_max=0.5").status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api, settings) -> None:
+    settings.REQUEST_MAX_BYTES = 10_000
+    response = api.post(
+        "/api/photos/", {"image": SimpleUploadedFile("big.jpg", jpeg_bytes(size=(800, 800)) + b"\0" * 20_000)}
+    )
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert Run.objects.count() == 0

@@ -22,3 +22,22 @@ def test_docs_page_is_served_without_a_cdn() -> None:
     page = api.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
     assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
+
+
+def test_operations_document_their_errors(tmp_path) -> None:
+    import yaml
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--file", str(out))
+    paths = yaml.safe_load(out.read_text())["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"401", "429"} <= codes, (method, path, codes)
+            if "{" in path:
+                assert "404" in codes, (method, path, codes)
+            queried = any(p["in"] == "query" for p in operation.get("parameters", []))
+            if operation.get("requestBody") or queried:
+                assert "400" in codes, (method, path, codes)
+    assert "404" in paths["/api/runs/"]["post"]["responses"]
+    assert any(p["name"] == "Idempotency-Key" for p in paths["/api/photos/"]["post"]["parameters"])
