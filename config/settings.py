@@ -147,7 +147,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # Uploads: Django keeps up to 5 MB in memory; the photo limit is checked by the upload service.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
-PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(40_000_000)))
+# The most pixels decoded for one photo (a JPEG is decoded at a reduced scale first, so a 48 MP phone
+# photo decodes 12 MP): ~100 MB of RGBA at most in the web process.
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(24_000_000)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A request body over this (by its Content-Length) is refused before it is read (config/middleware.py):
