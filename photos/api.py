@@ -16,9 +16,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import User
+from accounts.throttle import RunBudgetThrottle
 from catalogue.models import Track
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.serializers import (
@@ -107,10 +107,9 @@ class PhotoViewSet(
 
     serializer_class = PhotoSerializer
     parser_classes = [MultiPartParser, FormParser]
-    throttle_scope = "uploads"
 
     def get_throttles(self) -> list[Any]:
-        return [ScopedRateThrottle()] if self.action == "create" else []
+        return [RunBudgetThrottle()] if self.action == "create" else []
 
     def get_queryset(self) -> QuerySet[Photo]:
         if _schema_only(self):
@@ -166,6 +165,10 @@ class RunViewSet(
 
     serializer_class = RunSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_throttles(self) -> list[Any]:
+        # Each new run or retry queues inference: the same budget as uploads (API and web together).
+        return [RunBudgetThrottle()] if self.action in ("create", "retry") else []
 
     def get_queryset(self) -> QuerySet[Run]:
         if _schema_only(self):
