@@ -118,9 +118,20 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() in NULL_MARKERS)
 
 
+def _storable(text: str, name: str) -> str:
+    """The text, when PostgreSQL can store it: no NUL character and no lone surrogate (JSON's \\ud800)."""
+    if "\x00" in text:
+        raise RowError(f"{name} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RowError(f"{name} contains a lone surrogate (not valid Unicode)") from None
+    return text
+
+
 def _text(value: Any, name: str) -> str:
     if isinstance(value, str):
-        text = value.strip()
+        text = _storable(value.strip(), name)
         return "" if text in NULL_MARKERS else text
     if value is None:
         return ""
@@ -194,7 +205,7 @@ def _tags(raw: Mapping[str, Any]) -> list[str]:
             tags.extend(TAG_SEPARATORS.split(value) if column == "tags" else [value])
         else:
             raise RowError(f"{column} must be text or a list, not {type(value).__name__}")
-    return _unique_tags(tags)
+    return _unique_tags(_storable(tag, "a tag") for tag in tags)
 
 
 def _unique_tags(tags: Iterable[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +61,57 @@ class Source:
     def __exit__(self, *exc: object) -> None:
         for handle in self._close:
             handle.close()
+
+
+# Byte-order marks of the wide encodings, longest first (UTF-32 LE's starts with UTF-16 LE's).
+WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def as_utf8(chunks: Iterator[bytes], name: str) -> tuple[Iterator[bytes], str | None]:
+    """The chunks re-encoded as UTF-8 when the file starts with a UTF-16 or UTF-32 byte-order mark (and the
+    encoding's name), else unchanged (and None). A wide encoding without a mark (every other byte NUL) cannot
+    be read as UTF-8 and is refused with a message saying so."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= 4:
+            break
+    rest = _prepend(head, chunks)
+    encoding = next((enc for bom, enc in WIDE_BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        sample = head[:4096]
+        if len(sample) >= 8 and sample.count(0) > len(sample) // 4:
+            raise ImportFileError(
+                f"{name} is not UTF-8 text (it looks like UTF-16 or UTF-32 without a byte-order mark); "
+                "save it as UTF-8"
+            )
+        return rest, None
+    return _transcode(rest, encoding, name), encoding.upper()
+
+
+def _prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from chunks
+
+
+def _transcode(chunks: Iterator[bytes], encoding: str, name: str) -> Iterator[bytes]:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    try:
+        for chunk in chunks:
+            yield decoder.decode(chunk).encode("utf-8")
+            offset += len(chunk)
+        yield decoder.decode(b"", final=True).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{name}: not valid {encoding.upper()} near byte {offset + exc.start}; save the file as UTF-8"
+        ) from None
 
 
 def _chunks(handle: IO[bytes] | IO[str]) -> Iterator[bytes]:
