@@ -9,6 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from accounts.models import User
+from catalogue.models import Track
 from photos.models import RunItem
 from playlists.models import Playlist, PlaylistTrack, Soundtrack
 from playlists.services import playlists as service
@@ -20,10 +22,10 @@ pytestmark = pytest.mark.django_db
 @dataclass
 class World:
     api: APIClient
-    alice: object
+    alice: User
     mine: Playlist
     theirs: dict[str, Playlist]
-    track: object
+    track: Track
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def album():
 
 
 def test_a_soundtrack_is_made_on_the_worker_with_progress_and_its_tracks_can_be_swapped(
-    smooth_catalogue, album
+    smooth_catalogue, album, monkeypatch
 ) -> None:
     _owner, photos, api = album
     made = api.post("/api/soundtracks/", {"photos": [p.pk for p in photos], "tracks": 7}, format="json")
@@ -50,11 +50,8 @@ def test_a_soundtrack_is_made_on_the_worker_with_progress_and_its_tracks_can_be_
         seen.append(percent)
         original(pk, percent, message)
 
-    soundtrack_runs.report = watching  # type: ignore[assignment]
-    try:
-        soundtrack_runs.execute(soundtrack.pk, worker="test")
-    finally:
-        soundtrack_runs.report = original  # type: ignore[assignment]
+    monkeypatch.setattr(soundtrack_runs, "report", watching)
+    soundtrack_runs.execute(soundtrack.pk, worker="test")
     assert seen == sorted(seen) and seen[-1] >= 90  # progress only goes forward
 
     body = api.get(f"/api/soundtracks/{soundtrack.pk}/").json()
