@@ -3,6 +3,7 @@ with Open Graph tags; saving a result; importing; the soundtrack pages."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -122,7 +123,8 @@ def test_save_a_result_and_add_one_track_from_the_results_page(web: Client, owne
 
 def test_import_page_reports_what_did_not_match_and_refuses_non_playlists(web: Client, owner) -> None:
     TrackFactory.create(artist="Enya", title="Watermark")
-    jspf = b'{"playlist": {"title": "Calm", "track": [{"title": "Watermark", "creator": "enya"}, {"title": "Lost", "creator": "Nobody"}]}}'
+    tracks = [{"title": "Watermark", "creator": "enya"}, {"title": "Lost", "creator": "Nobody"}]
+    jspf = json.dumps({"playlist": {"title": "Calm", "track": tracks}}).encode()
     page = web.post(
         "/playlists/import/", {"file": SimpleUploadedFile("calm.jspf", jspf)}, follow=True
     ).content.decode()
