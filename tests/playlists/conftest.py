@@ -7,6 +7,8 @@ from PIL import Image
 
 from inference import adapter
 from tests.factories import TrackFactory
+from tests.integration.conftest import broker  # noqa: F401 - the browser test's real services
+from tests.integration.test_browser import browser_page  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
