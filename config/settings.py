@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalogue",
     "photos",
+    "playlists",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "photos.tasks.run_recommendation": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
     "catalogue.tasks.analyse_track_audio": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
+    "playlists.tasks.build_soundtrack": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "photos.tasks.reap_stale_runs", "schedule": 60.0},
