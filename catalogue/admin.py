@@ -40,16 +40,16 @@ class TagsField(forms.CharField):
 
 
 class TrackAdminForm(forms.ModelForm[Track]):
-    tags = TagsField(required=False, help_text="Comma-separated, e.g. 'chill, night drive'.")
+    """The admin's track form: every editable field, as the default one (no Meta: the admin builds it for
+    the fields of its page), with the tags as comma-separated words."""
 
-    class Meta:
-        model = Track
-        fields = ("tags",)  # the admin passes the fields of its page; this form only changes how tags look
+    tags = TagsField(required=False, help_text="Comma-separated, e.g. 'chill, night drive'.")
 
 
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin[Track]):
     form = TrackAdminForm
+    exclude = ("audio",)  # shown as a link to the signed-in audio view (audio_file); set through "Add audio"
     list_display = (
         "title",
         "artist",

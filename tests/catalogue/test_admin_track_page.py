@@ -31,12 +31,15 @@ def test_tags_are_shown_and_edited_as_comma_separated_words(staff_client: Client
     assert 'value="chill, night drive"' in page
 
 
-def test_saving_the_form_stores_the_tags_as_a_list() -> None:
-    from catalogue.admin import TrackAdminForm
+def test_saving_the_page_stores_the_tags_as_a_list_and_keeps_every_other_field(staff_client: Client) -> None:
+    from django.forms.models import model_to_dict
 
-    track = TrackFactory.create(tags=["old"])
-    form = TrackAdminForm({"tags": " chill , Night, night,  ,"}, instance=track)
-    assert form.is_valid(), form.errors
-    form.save()
+    track = TrackFactory.create(tags=["old"], title="Kept", artist="Also kept")
+    data = model_to_dict(track, exclude=["id", "audio", "audio_embedding"])
+    data = {key: ("" if value is None else value) for key, value in data.items()}
+    data.update(tags=" chill , Night, night,  ,", is_active="on")
+    response = staff_client.post(reverse("admin:catalogue_track_change", args=[track.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
     track.refresh_from_db()
     assert track.tags == ["chill", "Night"]
+    assert (track.title, track.artist) == ("Kept", "Also kept")
