@@ -185,8 +185,14 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database, not in a result backend
 CELERY_RESULT_BACKEND = None
+# A task's message is acknowledged when it ends; a pool process killed mid-task (OOM killer, a crash) puts
+# it back on the queue and another process runs it (runs are claimed in the database, so a redelivered
+# run is taken over at most MAX_ATTEMPTS times: photos/services/runs.py). A whole worker lost with its
+# messages leaves them to the broker's visibility timeout; the stale-run reaper stays the last resort.
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a killed run is marked failed by the reaper, not replayed
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The most a web request waits for the broker to take a task (config/celery.py publish()).
+CELERY_PUBLISH_TIMEOUT_SECONDS = float(os.environ.get("CELERY_PUBLISH_TIMEOUT_SECONDS", "2"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
