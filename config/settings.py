@@ -221,6 +221,8 @@ RUN_FAULT_DELAY_SECONDS = float(os.environ.get("PHOTOPHONE_RUN_FAULT_DELAY", "0"
 # Tracks added as audio: upload limit, and when a still-pending analysis is sent to the workers again.
 AUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("AUDIO_UPLOAD_MAX_BYTES", str(60 * 1024 * 1024)))
 AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECONDS", "120"))
+# import_tracks URL refuses loopback, private and reserved addresses (after redirects too) unless this is set.
+IMPORT_ALLOW_PRIVATE_URLS = env_bool("IMPORT_ALLOW_PRIVATE_URLS", False)
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))
 ENGINE_INDEX_DIR = Path(os.environ.get("ENGINE_INDEX_DIR", VAR_DIR / "index"))
 # The engine's configuration: ENGINE_* variables (recommender/config.py lists them), exported models under
