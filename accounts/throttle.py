@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -84,7 +85,9 @@ class RunBudgetThrottle(BaseThrottle):
 
 
 def _sign_in_keys(address: str, username: str) -> tuple[str, str]:
-    return f"login-fail:{username.strip().casefold()[:150]}:{address}", f"login-fail-address:{address}"
+    # The username is hashed: any text may be typed there, and cache keys must stay short and plain.
+    who = hashlib.sha256(username.strip().casefold().encode("utf-8", "backslashreplace")).hexdigest()[:32]
+    return f"login-fail:{who}:{address}", f"login-fail-address:{address}"
 
 
 def sign_in_refused(address: str, username: str) -> bool:

@@ -186,8 +186,14 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database, not in a result backend
 CELERY_RESULT_BACKEND = None
+# A task's message is acknowledged when it ends; a pool process killed mid-task (OOM killer, a crash) puts
+# it back on the queue and another process runs it (runs are claimed in the database, so a redelivered
+# run is taken over at most MAX_ATTEMPTS times: photos/services/runs.py). A whole worker lost with its
+# messages leaves them to the broker's visibility timeout; the stale-run reaper stays the last resort.
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a killed run is marked failed by the reaper, not replayed
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The most a web request waits for the broker to take a task (config/celery.py publish()).
+CELERY_PUBLISH_TIMEOUT_SECONDS = float(os.environ.get("CELERY_PUBLISH_TIMEOUT_SECONDS", "2"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
@@ -217,6 +223,8 @@ RUN_FAULT_DELAY_SECONDS = float(os.environ.get("PHOTOPHONE_RUN_FAULT_DELAY", "0"
 # Tracks added as audio: upload limit, and when a still-pending analysis is sent to the workers again.
 AUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("AUDIO_UPLOAD_MAX_BYTES", str(60 * 1024 * 1024)))
 AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECONDS", "120"))
+# import_tracks URL refuses loopback, private and reserved addresses (after redirects too) unless this is set.
+IMPORT_ALLOW_PRIVATE_URLS = env_bool("IMPORT_ALLOW_PRIVATE_URLS", False)
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))
 ENGINE_INDEX_DIR = Path(os.environ.get("ENGINE_INDEX_DIR", VAR_DIR / "index"))
 # The engine's configuration: ENGINE_* variables (recommender/config.py lists them), exported models under

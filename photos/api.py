@@ -138,8 +138,8 @@ class PhotoViewSet(
             return _start_run(request, photo, data)
 
         image = data["image"]
-        options = (data.get("mode"), data.get("top_k"), data.get("context", ""))
-        request_fingerprint = idempotency.fingerprint(image.name, image.size, *options)
+        options = sorted((name, value) for name, value in data.items() if name != "image")
+        request_fingerprint = idempotency.fingerprint(image.name, image.size, options)
         return _once_per_key(request, "photos", request_fingerprint, start)
 
     def perform_destroy(self, instance: Photo) -> None:
@@ -200,9 +200,9 @@ class RunViewSet(
         form.is_valid(raise_exception=True)
         data = form.validated_data
         photo = get_object_or_404(Photo, pk=data["photo"], owner=_user(request))
-        options = (photo.pk, data.get("mode"), data.get("top_k"), data.get("context", ""))
+        options = sorted(data.items())  # every option: the same key with other options is refused
         return _once_per_key(
-            request, "runs", idempotency.fingerprint(*options), lambda: _start_run(request, photo, data)
+            request, "runs", idempotency.fingerprint(options), lambda: _start_run(request, photo, data)
         )
 
     @extend_schema(

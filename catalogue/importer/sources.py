@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import codecs
+import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import requests
+from django.conf import settings
 
 from .report import ImportFileError
 
 CHUNK_SIZE = 1 << 16
 HTTP_TIMEOUT = (10, 60)  # connect, read (seconds)
+MAX_REDIRECTS = 5
 
 
 class Source:
@@ -41,7 +45,7 @@ class Source:
 
     def _url(self, url: str) -> tuple[Iterator[bytes], int | None]:
         try:
-            response = requests.get(url, stream=True, timeout=HTTP_TIMEOUT)
+            response = _get_public(url)
             response.raise_for_status()
         except requests.RequestException as exc:
             raise ImportFileError(f"cannot download {url}: {exc}") from None
@@ -112,6 +116,47 @@ def _transcode(chunks: Iterator[bytes], encoding: str, name: str) -> Iterator[by
         raise ImportFileError(
             f"{name}: not valid {encoding.upper()} near byte {offset + exc.start}; save the file as UTF-8"
         ) from None
+
+
+def _get_public(url: str) -> requests.Response:
+    """GET the URL (streamed), following up to MAX_REDIRECTS redirects, each hop checked by _check_address:
+    an import must not be a way to reach the server's own network."""
+    with requests.Session() as session:
+        for _ in range(MAX_REDIRECTS + 1):
+            _check_address(url)
+            response = session.get(url, stream=True, timeout=HTTP_TIMEOUT, allow_redirects=False)
+            if not response.is_redirect:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+    raise ImportFileError(f"cannot download {url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _check_address(url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, a loopback, private, link-local or otherwise non-public
+    address, unless settings.IMPORT_ALLOW_PRIVATE_URLS (e.g. a catalogue served on the local network)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ImportFileError(f"cannot download {url}: only http and https addresses are imported")
+    if settings.IMPORT_ALLOW_PRIVATE_URLS:
+        return
+    try:
+        found = socket.getaddrinfo(parsed.hostname, None, type=socket.SOCK_STREAM)
+        addresses = {str(info[4][0]) for info in found}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ImportFileError(f"cannot download {url}: {parsed.hostname} not found ({exc})") from None
+    for address in sorted(addresses):
+        if not is_public(ipaddress.ip_address(address.split("%")[0])):
+            raise ImportFileError(
+                f"cannot download {url}: {parsed.hostname} is a loopback, private or reserved address "
+                f"({address}); set IMPORT_ALLOW_PRIVATE_URLS=1 to import from such addresses"
+            )
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
 
 
 def _chunks(handle: IO[bytes] | IO[str]) -> Iterator[bytes]:

@@ -24,7 +24,14 @@ from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_mood
 from photos.models import Photo, Run
 from photos.services import run_statements
-from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
+from photos.services.runs import (
+    EMPTY_CATALOGUE_MESSAGE,
+    UNEXPECTED_MESSAGE,
+    WORKER_LOST_MESSAGE,
+    claim,
+    fail,
+    ranking_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +39,13 @@ MISSING_FILE_MESSAGE = "The photo's file is missing; please upload it again."
 UNREADABLE_MESSAGE = "The stored photo could not be read; please upload it again."
 
 
-def execute(run_id: int, worker: str) -> None:
-    """Run this run (and, when the engine batches, other queued runs with it)."""
-    run = claim(run_id, worker)
+def execute(run_id: int, worker: str, *, redelivered: bool = False) -> None:
+    """Run this run (and, when the engine batches, other queued runs with it). `redelivered`: the broker
+    sent the task again because the worker that had it was lost (see runs.claim)."""
+    run = claim(run_id, worker, redelivered=redelivered)
     if run is None:
+        if redelivered:  # lost its worker MAX_ATTEMPTS times: give up (a no-op when it is not running)
+            fail(run_id, WORKER_LOST_MESSAGE)
         logger.info("run %s already claimed or finished; skipping", run_id)
         return
     config = adapter.engine_config()

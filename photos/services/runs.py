@@ -30,6 +30,7 @@ NO_WORKER_MESSAGE = "No worker picked up this photo in time. Please try again in
 UNEXPECTED_MESSAGE = "Something went wrong while analysing this photo. Please try again."
 EMPTY_CATALOGUE_MESSAGE = "The catalogue has no active tracks with a mood yet; ask an admin to import some."
 MAX_TOP_K = 100
+MAX_ATTEMPTS = 3  # a run whose worker is lost is taken over by another worker until this many attempts
 RUN_TASK = "photos.tasks.run_recommendation"  # sent by name: tasks.py imports this module
 
 
@@ -62,10 +63,15 @@ def dispatch(run_id: int) -> bool:
     return True
 
 
-def claim(run_id: int, worker: str) -> Run | None:
+def claim(run_id: int, worker: str, *, redelivered: bool = False) -> Run | None:
     """Take a pending run for this worker and count the attempt: the run as claimed, or None when another
-    worker has it or it is not pending. Only one worker can win (a conditional update)."""
-    return run_statements.claim_returning(run_id, worker, timezone.now())
+    worker has it or it is not pending. Only one worker can win (a conditional update).
+
+    A redelivered task message means the worker that held the run was lost mid-run (late acknowledgement
+    and reject-on-worker-lost, config/settings.py): its run, still `running`, is taken over, unless it has
+    had MAX_ATTEMPTS attempts already (a photo that kills its worker every time must not do so forever)."""
+    take_over_below = MAX_ATTEMPTS if redelivered else 0
+    return run_statements.claim_returning(run_id, worker, timezone.now(), take_over_below)
 
 
 def fail(run_id: int, message: str, *, only_if_running: bool = True) -> None:

@@ -76,7 +76,7 @@ def test_same_key_for_a_different_request_is_a_422(api, user) -> None:
 
 def test_a_key_still_in_progress_is_a_409(api, user) -> None:
     photo = PhotoFactory.create(owner=user)
-    fp = idempotency.fingerprint(photo.pk, None, None, "")
+    fp = idempotency.fingerprint(sorted({"photo": photo.pk}.items()))
     with idempotency.reserve(user.pk, "runs", "busy", fp):
         response = new_run(api, photo.pk, "busy")
         assert response.status_code == 409
