@@ -60,7 +60,8 @@ def listing(playlists: QuerySet[Playlist], *, q: str = "", sort: str = "updated"
 
 
 def entries(playlist: Playlist) -> list[PlaylistTrack]:
-    return list(playlist.entries.select_related("track", "photo", "added_by").order_by("position"))
+    rows = playlist.entries.select_related("track", "photo", "added_by")
+    return list(rows.defer("track__audio_embedding", "photo__embedding").order_by("position"))
 
 
 # --- writes --------------------------------------------------------------------------------------------
