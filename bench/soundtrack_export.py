@@ -1,6 +1,6 @@
 """Playlists and soundtracks at scale, with a real Celery worker, PostgreSQL and Redis. Prints JSON.
 
-    .venv/bin/python bench/playlists.py [--tracks 30000] [--photos 50] [--length 100]
+    .venv/bin/python bench/soundtrack_export.py [--tracks 30000] [--photos 50] [--length 100]
 
 Creates (and drops) a scratch PostgreSQL database with --tracks synthetic tracks (valence, arousal,
 energy, tempo and the other Spotify-style features drawn at random; three tracks per artist), stores
