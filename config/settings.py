@@ -208,6 +208,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "photos.tasks.reap_stale_runs", "schedule": 60.0},
     "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
+    "reap-soundtracks": {"task": "playlists.tasks.reap_soundtracks", "schedule": 60.0},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150

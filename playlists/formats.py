@@ -124,7 +124,8 @@ def to_jspf(document: PlaylistDocument) -> str:
         PLAYLIST_EXTENSION: {"notes": document.notes},
     }
     playlist["track"] = tracks
-    return json.dumps({"playlist": playlist}, ensure_ascii=False, indent=2)
+    # Compact: json's C encoder does not indent (indenting 1,000 tracks took 3x as long).
+    return json.dumps({"playlist": playlist}, ensure_ascii=False, separators=(",", ":"))
 
 
 def to_xspf(document: PlaylistDocument) -> str:

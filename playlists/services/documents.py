@@ -42,7 +42,9 @@ def playlist_document(playlist: Playlist, url: str = "") -> PlaylistDocument:
     """The playlist's available tracks in order; tracks deleted from the catalogue since are left out,
     with a note saying how many."""
     entries: Sequence[PlaylistTrack] = list(
-        playlist.entries.select_related("track", "photo", "added_by").order_by("position")
+        playlist.entries.select_related("track", "photo", "added_by")
+        .defer("track__audio_embedding", "track__tags", "photo__embedding")
+        .order_by("position")
     )
     tracks = [
         document_track(

@@ -60,7 +60,8 @@ def listing(playlists: QuerySet[Playlist], *, q: str = "", sort: str = "updated"
 
 
 def entries(playlist: Playlist) -> list[PlaylistTrack]:
-    return list(playlist.entries.select_related("track", "photo", "added_by").order_by("position"))
+    rows = playlist.entries.select_related("track", "photo", "added_by")
+    return list(rows.defer("track__audio_embedding", "photo__embedding").order_by("position"))
 
 
 # --- writes --------------------------------------------------------------------------------------------
@@ -148,9 +149,10 @@ def add_tracks(
             for t in tracks
         ]
         at = len(current) if position is None else max(0, min(position, len(current)))
-        ordered = [*current[:at], *new, *current[at:]]
+        for offset, entry in enumerate(new):
+            entry.position = at + offset
         PlaylistTrack.objects.bulk_create(new)
-        _renumber(ordered)
+        _renumber([*current[:at], *new, *current[at:]])  # moves only the entries after the new ones
     return new
 
 

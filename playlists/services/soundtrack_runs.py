@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -117,6 +118,21 @@ def as_seen_now(soundtrack: Soundtrack) -> Soundtrack:
     if soundtrack.status == Soundtrack.Status.RUNNING and started and started < timezone.now() - STALE_AFTER:
         soundtrack.status, soundtrack.error = Soundtrack.Status.FAILED, WORKER_LOST
     return soundtrack
+
+
+def reap() -> dict[str, int]:
+    """Periodic (the beat): record soundtracks whose worker is gone, send again those the broker never got."""
+    now = timezone.now()
+    failed = Soundtrack.objects.filter(
+        status=Soundtrack.Status.RUNNING, started_at__lt=now - STALE_AFTER
+    ).update(status=Soundtrack.Status.FAILED, error=WORKER_LOST, finished_at=now)
+    waiting = Soundtrack.objects.filter(
+        status=Soundtrack.Status.PENDING,
+        dispatched_at__isnull=True,
+        created_at__lt=now - timedelta(seconds=settings.RUN_REDISPATCH_AFTER_SECONDS),
+    ).values_list("pk", flat=True)
+    resent = sum(dispatch(pk) for pk in list(waiting))
+    return {"failed": failed, "resent": resent}
 
 
 def execute(soundtrack_id: int, worker: str) -> None:

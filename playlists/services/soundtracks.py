@@ -32,6 +32,8 @@ from recommender.soundtrack import (
 MAX_PHOTOS = 100
 MAX_TRACKS = 1000
 DEFAULT_TRACK_SECONDS = 210  # for a target in minutes when the catalogue knows no durations
+RANKED_LIMIT = 50_000  # each photo's ranking covers this much of the catalogue (bridges come from it)
+BRIDGE_POINTS = 5
 
 Progress = Callable[[int, str], None]  # percent done, what is happening
 
@@ -134,35 +136,82 @@ def plan(
         raise SoundtrackError(EMPTY_CATALOGUE_MESSAGE)
     feedback = list(feedback)
     engine = adapter.engine()
-    pool = min(positioned, max(200, 2 * n_tracks + 50))
-    while True:
-        rankings = []
-        for i, photo in enumerate(photos):
-            ranking = engine.recommend(photo.analysis, catalogue, top_k=pool, feedback=feedback)
-            rankings.append((ranking.track_ids[: ranking.scored], ranking.scores[: ranking.scored]))
-            if progress:
-                progress(
-                    50 + 40 * (i + 1) // len(photos), f"Ranked tracks for photo {i + 1} of {len(photos)}"
-                )
-        details = track_details(np.unique(np.concatenate([ids for ids, _ in rankings])))
+    # Each photo's ranking of (up to RANKED_LIMIT of) the catalogue, once: its candidates are the best
+    # fits plus bridges, the tracks nearest points on the way from the previous photo's tracks to its own
+    # (a smooth step into a photo of another mood is rarely among its best fits).
+    top_k = min(positioned, RANKED_LIMIT)
+    rankings = []
+    for i, photo in enumerate(photos):
+        ranking = engine.recommend(photo.analysis, catalogue, top_k=top_k, feedback=feedback)
+        rankings.append(Ranked(ranking.track_ids[: ranking.scored], ranking.scores[: ranking.scored]))
+        if progress:
+            progress(50 + 40 * (i + 1) // len(photos), f"Ranked tracks for photo {i + 1} of {len(photos)}")
+    best, bridges = max(200, 2 * n_tracks + 50), 40
+    for attempt in range(3):
+        chosen = choose_candidates(catalogue, rankings, best, bridges)
+        details = track_details(np.unique(np.concatenate(chosen)))
         slots = [
-            Slot(photo.label, count, candidates_for(catalogue, ids, scores, details))
-            for photo, count, (ids, scores) in zip(photos, counts, rankings, strict=True)
+            Slot(photo.label, count, candidates_for(catalogue, ids, ranked.score_of(ids), details))
+            for photo, count, ids, ranked in zip(photos, counts, chosen, rankings, strict=True)
         ]
-        whole = pool >= positioned
+        wider = attempt < 2 and best < top_k  # else: the smallest steps where the bounds cannot hold
         try:
-            placed = sequence(slots, strict=not whole)
+            placed = sequence(slots, strict=wider)
         except NoSmoothPath:
-            pool = min(positioned, pool * 4)  # not whole yet: more candidates may hold a smooth path
+            best, bridges = best * 4, bridges * 4  # more candidates may hold a smooth path
             continue
         except NotEnoughTracks as exc:
-            if whole:
+            if not wider:
                 raise SoundtrackError(
                     f"The catalogue has too few different artists for {n_tracks} tracks ({exc})."
                 ) from exc
-            pool = min(positioned, pool * 4)
+            best, bridges = best * 4, bridges * 4
             continue
         return Plan(list(photos), slots, placed, version)
+    raise SoundtrackError(f"The catalogue has too few different artists for {n_tracks} tracks.")
+
+
+@dataclass
+class Ranked:
+    """One photo's ranking: track ids best first, with their scores."""
+
+    track_ids: np.ndarray
+    scores: np.ndarray
+
+    def score_of(self, track_ids: np.ndarray) -> np.ndarray:
+        order = np.argsort(self.track_ids, kind="stable")
+        at = np.searchsorted(self.track_ids[order], track_ids)
+        return self.scores[order[np.minimum(at, len(order) - 1)]]
+
+
+def choose_candidates(
+    catalogue: TrackCatalogue, rankings: Sequence[Ranked], best: int, bridges: int
+) -> list[np.ndarray]:
+    """Per photo, candidate track ids best first: its `best` best fits, and for every photo after the
+    first, the `bridges` tracks nearest each of BRIDGE_POINTS points between the mean mood position of the
+    previous photo's 20 best fits and of its own (only tracks its ranking scored)."""
+    va = np.asarray(catalogue.va)
+    ids_all = np.asarray(catalogue.track_ids)
+    rows = catalogue.row_of([int(t) for r in rankings for t in r.track_ids[:20]])
+
+    def centre(ranked: Ranked) -> np.ndarray:
+        return va[[rows[int(t)] for t in ranked.track_ids[:20] if int(t) in rows]].mean(axis=0)
+
+    out = []
+    for i, ranked in enumerate(rankings):
+        ids = ranked.track_ids[:best]
+        if i > 0 and len(ranked.track_ids):
+            start, end = centre(rankings[i - 1]), centre(ranked)
+            near = [
+                ids_all[catalogue.candidates((float(p[0]), float(p[1])), bridges)]
+                for p in (start + (end - start) * t for t in np.linspace(0, 1, BRIDGE_POINTS))
+            ]
+            extra = np.setdiff1d(np.concatenate(near), ids)
+            extra = extra[np.isin(extra, ranked.track_ids)]
+            ids = np.concatenate([ids, extra])
+        order = np.argsort(-ranked.score_of(ids), kind="stable")
+        out.append(ids[order])
+    return out
 
 
 Details = dict[int, tuple[str, float | None, float | None]]

@@ -163,3 +163,14 @@ def test_soundtrack_pages(smooth_catalogue, web: Client, owner) -> None:
     other.force_login(UserFactory.create())
     assert other.get(f"/soundtracks/{soundtrack.pk}/").status_code == 404
     assert other.post(f"/soundtracks/{soundtrack.pk}/swap/{first.pk}/").status_code == 404
+
+
+def test_the_admin_lists_and_shows_playlists_and_soundtracks(owner) -> None:
+    playlist = service.create(owner, "Admin view")
+    service.add_tracks(playlist, owner, [TrackFactory.create(title="Listed")])
+    soundtrack = Soundtrack.objects.create(owner=owner, title="Album", photo_ids=[], playlist=playlist)
+    admin = Client()
+    admin.force_login(UserFactory.create(is_staff=True, is_superuser=True))
+    assert "Admin view" in admin.get("/admin/playlists/playlist/").content.decode()
+    assert "Listed" in admin.get(f"/admin/playlists/playlist/{playlist.pk}/change/").content.decode()
+    assert "Album" in admin.get(f"/admin/playlists/soundtrack/{soundtrack.pk}/change/").content.decode()

@@ -4,9 +4,11 @@ playlist it makes, the trajectory, and swapping a track for the next best one.""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from photos.models import Photo
@@ -104,3 +106,27 @@ def test_bad_requests_are_refused(album) -> None:
         response = api.post("/api/soundtracks/", data, format="json")
         assert response.status_code == 400 and field in str(response.json())
     assert not Soundtrack.objects.exists()
+
+
+def test_the_beat_fails_a_soundtrack_whose_worker_died_and_resends_one_never_sent(album, monkeypatch) -> None:
+    owner, photos, api = album
+    lost = soundtrack_runs.create(owner, photos, n_tracks=3)
+    Soundtrack.objects.filter(pk=lost.pk).update(
+        status="running", started_at=timezone.now() - soundtrack_runs.STALE_AFTER - timedelta(seconds=1)
+    )
+    assert api.get(f"/api/soundtracks/{lost.pk}/").json()["error"] == soundtrack_runs.WORKER_LOST
+    never_sent = soundtrack_runs.create(owner, photos, n_tracks=3)
+    Soundtrack.objects.filter(pk=never_sent.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    sent: list[int] = []
+
+    def record(pk: int) -> bool:  # which ones the beat sends (the sending itself is dispatch's)
+        sent.append(pk)
+        return True
+
+    monkeypatch.setattr(soundtrack_runs, "dispatch", record)
+    assert soundtrack_runs.reap() == {"failed": 1, "resent": 1}
+    assert sent == [never_sent.pk]
+    lost.refresh_from_db()
+    never_sent.refresh_from_db()
+    assert (lost.status, lost.error) == ("failed", soundtrack_runs.WORKER_LOST)
+    assert never_sent.status == "pending"
