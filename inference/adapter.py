@@ -33,11 +33,11 @@ from recommender.audio_analysis import (
     embedding_to_bytes,
 )
 from recommender.catalogue_index import FORMAT, TrackCatalogue
-from recommender.describe import describe_mood
+from recommender.describe import describe_photo_mood, plain_reason, strategy_label
 from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_for_track
 from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
-from recommender.pipeline import Engine, EngineConfig, get_engine
+from recommender.pipeline import Engine, EngineConfig, get_engine, lift_target
 from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
 
 __all__ = [  # what Django code may use of the engine, besides the functions below
@@ -49,8 +49,11 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "RankedTrack",
     "TrackCatalogue",
     "decode_photo",
-    "describe_mood",
+    "describe_photo_mood",
     "embedding_to_bytes",
+    "lift_target",
+    "plain_reason",
+    "strategy_label",
 ]
 
 logger = logging.getLogger(__name__)

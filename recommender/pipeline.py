@@ -30,7 +30,7 @@ from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .config import CLIP, EngineConfig
-from .describe import describe_mood, describe_photo
+from .describe import describe_photo, describe_photo_mood
 from .devices import resolve_device
 from .diversity import artist_codes, distinct_artists, diversify
 from .encoder_factory import make_encoder
@@ -329,7 +329,7 @@ class Engine:
         text = describe_photo(photo)
         if lifted:
             text += (
-                f"; lifting the mood: aiming for {describe_mood(*target)} music "
+                f"; lifting the mood: aiming for {describe_photo_mood(*target)} music "
                 f"(valence {target[0]:.2f}, arousal {target[1]:.2f})"
             )
         return text

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from catalogue.models import Track
 from inference import adapter
-from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_mood
+from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_photo_mood
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
 
@@ -156,7 +156,7 @@ def _store_result(
             arousal=analysis.arousal,
             emotions={k: round(float(v), 4) for k, v in analysis.emotions.items()},
             descriptors=list(analysis.descriptors),
-            mood_summary=describe_mood(analysis.valence, analysis.arousal),
+            mood_summary=describe_photo_mood(analysis.valence, analysis.arousal),
             engine_version=engine_version,
             catalogue_version=catalogue_version,
             finished_at=timezone.now(),

@@ -43,17 +43,25 @@
     setTimeout(poll, delay);
   }
 
+  // A rating button pressed again undoes the rating (it is then sent as "clear").
+  const showRating = (form, rating) => {
+    form.querySelectorAll("button").forEach((b) => {
+      const chosen = rating !== null && b.dataset.rating === String(rating);
+      b.classList.toggle("chosen", chosen);
+      b.setAttribute("aria-pressed", String(chosen));
+      b.name = chosen ? "clear" : "rating";
+      b.value = chosen ? "1" : b.dataset.rating;
+    });
+  };
   document.querySelectorAll("form.rate").forEach((form) => {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const button = e.submitter;
       const body = new FormData(form);
-      body.set("rating", button.value);
+      body.set(button.name, button.value);
       fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then((r) => { if (!r.ok) { throw new Error(r.statusText); } return r.json(); })
-        .then(() => {
-          form.querySelectorAll("button").forEach((b) => { b.classList.toggle("chosen", b === button); b.setAttribute("aria-pressed", String(b === button)); });
-        })
+        .then((data) => showRating(form, data.rating))
         .catch(() => form.submit());
     });
   });
