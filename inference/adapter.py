@@ -89,14 +89,19 @@ def audio_analyser() -> AudioAnalyser:
     return MODELS.get("vibenet", AudioAnalyser)
 
 
-def photos_for_track(track: Mapping[str, Any], embeddings: list[np.ndarray]) -> list[tuple[int, float]]:
+def photos_for_track(
+    track: Mapping[str, Any], embeddings: list[np.ndarray], reference: Iterable[Mapping[str, Any]] = ()
+) -> list[tuple[int, float]]:
     """Music -> photo in Emo-CLIM's joint space: (position in embeddings, fit 0-1), best first. Embeddings
-    of another size (another encoder made them) cannot be compared and are left out."""
+    of another size (another encoder made them) cannot be compared and are left out. reference: a sample of
+    the catalogue's tracks, against which each photo's fit is taken (see rank_photos_for_track)."""
     heads = load_heads(str(DEFAULT_HEADS_DIR))
     usable = [i for i, e in enumerate(embeddings) if len(e) == heads.embedding_dim]
     if not usable:
         return []
-    order, scores = rank_photos_for_track(heads, TrackRow(**track), np.stack([embeddings[i] for i in usable]))
+    photos = np.stack([embeddings[i] for i in usable])
+    others = [TrackRow(**row) for row in reference]
+    order, scores = rank_photos_for_track(heads, TrackRow(**track), photos, others)
     return [(usable[int(i)], float(scores[int(i)])) for i in order]
 
 

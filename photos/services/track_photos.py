@@ -8,9 +8,12 @@ import numpy as np
 
 from accounts.models import User
 from catalogue.models import Track
-from catalogue.selectors import track_row
+from catalogue.selectors import active_track_sample, track_row
 from inference import adapter
 from photos.models import Photo, Run
+
+# Catalogue tracks each photo's fit is measured against, so that a photo that fits everything ranks low.
+REFERENCE_TRACKS = 100
 
 
 @dataclass
@@ -26,7 +29,8 @@ def photos_for_track(user: User, track: Track, limit: int = 12) -> list[PhotoMat
     if not photos:
         return []
     embeddings = [np.frombuffer(bytes(p.embedding or b""), dtype=np.float32) for p in photos]
-    ranked = adapter.photos_for_track(track_row(track.pk), embeddings)[:limit]
+    reference = active_track_sample(REFERENCE_TRACKS)
+    ranked = adapter.photos_for_track(track_row(track.pk), embeddings, reference)[:limit]
     latest: dict[int, int] = {}
     done = Run.objects.filter(photo__in=[photos[i] for i, _ in ranked], status=Run.Status.DONE)
     for photo_id, run_id in done.order_by("created_at").values_list("photo_id", "pk"):
