@@ -33,7 +33,13 @@ from recommender.audio_analysis import (
     embedding_to_bytes,
 )
 from recommender.catalogue_index import FORMAT, TrackCatalogue
-from recommender.describe import describe_photo_mood, plain_reason, strategy_label
+from recommender.describe import (
+    describe_photo_mood,
+    photo_arousal_for_words,
+    photo_arousal_from_words,
+    plain_reason,
+    strategy_label,
+)
 from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_for_track
 from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
@@ -52,6 +58,8 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "describe_photo_mood",
     "embedding_to_bytes",
     "lift_target",
+    "photo_arousal_for_words",
+    "photo_arousal_from_words",
     "plain_reason",
     "strategy_label",
 ]

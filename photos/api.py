@@ -26,6 +26,7 @@ from photos.serializers import (
     PhotoUploadSerializer,
     RunCreateSerializer,
     RunSerializer,
+    chosen_mood,
 )
 from photos.services import feedback as feedback_service
 from photos.services import photos as photo_service
@@ -52,6 +53,7 @@ def _start_run(request: Request, photo: Photo, options: dict[str, Any]) -> Respo
         mode=options.get("mode"),
         top_k=options.get("top_k"),
         context=options.get("context", ""),
+        mood=chosen_mood(options),
     )
     return _accepted(request, run)
 

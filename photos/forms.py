@@ -13,3 +13,10 @@ class UploadForm(forms.Form):
         label="Anything to add?",
         widget=forms.TextInput(attrs={"placeholder": "e.g. our wedding, a rainy Sunday, road trip"}),
     )
+
+
+class MoodForm(forms.Form):
+    """A mood set on the results page's map: valence and arousal on the map's (word) scale, 0-1."""
+
+    valence = forms.FloatField(min_value=0.0, max_value=1.0)
+    arousal = forms.FloatField(min_value=0.0, max_value=1.0)

@@ -32,7 +32,27 @@ class PhotoMatchSerializer(serializers.Serializer[None]):
     score = serializers.FloatField(help_text="0-1: how well the photo fits the track")
 
 
-class PhotoUploadSerializer(serializers.Serializer[None]):
+class ChosenMoodFields(serializers.Serializer[None]):
+    """An optional mood set by hand: both or neither, on the scale of a run's `mood` (0-1)."""
+
+    valence = serializers.FloatField(
+        min_value=0.0, max_value=1.0, required=False, help_text="Match this valence instead of the photo's."
+    )
+    arousal = serializers.FloatField(
+        min_value=0.0, max_value=1.0, required=False, help_text="Match this arousal instead of the photo's."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("valence" in attrs) != ("arousal" in attrs):
+            raise serializers.ValidationError("Give both valence and arousal to choose a mood, or neither.")
+        return attrs
+
+
+def chosen_mood(data: dict[str, Any]) -> tuple[float, float] | None:
+    return (data["valence"], data["arousal"]) if "valence" in data else None
+
+
+class PhotoUploadSerializer(ChosenMoodFields):
     image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP, GIF, BMP or TIFF.")
     mode = serializers.ChoiceField(choices=Run.Mode.choices, required=False)
     top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
@@ -40,7 +60,7 @@ class PhotoUploadSerializer(serializers.Serializer[None]):
     context = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
 
 
-class RunCreateSerializer(serializers.Serializer[None]):
+class RunCreateSerializer(ChosenMoodFields):
     photo = serializers.IntegerField(help_text="Id of one of your photos.")
     mode = serializers.ChoiceField(choices=Run.Mode.choices, required=False)
     top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
@@ -71,9 +91,15 @@ class MoodSerializer(serializers.Serializer[None]):
     descriptors = serializers.ListField(child=serializers.CharField(), help_text="colour words")
 
 
+class ChosenMoodSerializer(serializers.Serializer[None]):
+    valence = serializers.FloatField()
+    arousal = serializers.FloatField()
+
+
 class RunSerializer(serializers.ModelSerializer[Run]):
     url = serializers.HyperlinkedIdentityField(view_name="run-detail")
     message = serializers.SerializerMethodField()
+    chosen_mood = serializers.SerializerMethodField(help_text="The mood set by hand for this run, if any.")
     mood = serializers.SerializerMethodField()
     items = serializers.SerializerMethodField()
 
@@ -88,6 +114,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "mode",
             "top_k",
             "context",
+            "chosen_mood",
             "mood",
             "engine_version",
             "catalogue_version",
@@ -97,6 +124,11 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "finished_at",
             "items",
         )
+
+    @extend_schema_field(ChosenMoodSerializer(allow_null=True))
+    def get_chosen_mood(self, run: Run) -> dict[str, float] | None:
+        mood = run.chosen_mood
+        return {"valence": mood[0], "arousal": mood[1]} if mood else None
 
     def get_message(self, run: Run) -> str:
         return runs.user_message(run)

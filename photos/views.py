@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import throttle
 from accounts.models import User
 from catalogue.models import Track
-from photos.forms import UploadForm
+from photos.forms import MoodForm, UploadForm
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.services import feedback as feedback_service
 from photos.services import photos as photo_service
@@ -89,6 +89,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "run": run,
             "items": results.shown_items(run, items, ratings),
             "photo_mood": results.photo_mood(run),
+            "chosen_mood": results.chosen_mood(run),
+            "map": results.mood_map(run),
             "message": runs.user_message(run),
             "top_emotions": results.top_emotions(run),
             "more": more,
@@ -124,8 +126,18 @@ def rerun(request: HttpRequest, pk: int) -> HttpResponse:
     mode = request.POST.get("mode") or run.mode
     if mode not in Run.Mode.values:
         mode = run.mode
-    top_k = run.top_k + results.web_top_k() if request.POST.get("more") else run.top_k
-    new_run = runs.create_run(run.photo, _user(request), mode=mode, top_k=top_k, context=run.context)
+    more = bool(request.POST.get("more"))
+    top_k = run.top_k + results.web_top_k() if more else run.top_k
+    mood = run.chosen_mood if more else None
+    if "valence" in request.POST or "arousal" in request.POST:
+        form = MoodForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "That mood was not understood: valence and arousal go from 0 to 1.")
+            return redirect("photos:run", pk=run.pk)
+        mood = results.mood_from_map(form.cleaned_data["valence"], form.cleaned_data["arousal"])
+    new_run = runs.create_run(
+        run.photo, _user(request), mode=mode, top_k=top_k, context=run.context, mood=mood
+    )
     if request.POST.get("more"):
         return redirect(reverse("photos:run", args=[new_run.pk]) + f"?show={run.top_k + results.page_size()}")
     return redirect("photos:run", pk=new_run.pk)

@@ -51,6 +51,11 @@ def photo_arousal_for_words(arousal: float) -> float:
     return 0.5 + (arousal - PHOTO_AROUSAL_MEAN) / PHOTO_AROUSAL_SD * WORDS_AROUSAL_SD
 
 
+def photo_arousal_from_words(arousal: float) -> float:
+    """The inverse of photo_arousal_for_words: a point on the word scale (the mood map) -> photo scale."""
+    return PHOTO_AROUSAL_MEAN + (arousal - 0.5) / WORDS_AROUSAL_SD * PHOTO_AROUSAL_SD
+
+
 def track_arousal_for_words(arousal: float, arousal_stats: tuple[float, float] | None) -> float:
     """A track's arousal by its standing in the catalogue (mean, sd); as is without a spread."""
     if arousal_stats is None or arousal_stats[1] < 1e-6:

@@ -234,13 +234,20 @@ class Engine:
         feedback: Iterable[FeedbackItem] = (),
         mode: Mode = "match",
         context: str = "",
+        mood_override: tuple[float, float] | None = None,
     ) -> Ranking:
         """The top_k tracks for this photo, best first, each with per-strategy scores and reasons (built
         when read: see ranking.py).
 
-        context: words the user added about the photo, for strategies that read text."""
+        context: words the user added about the photo, for strategies that read text.
+        mood_override: a (valence, arousal) the user chose, on the photo's scale: it replaces the photo's
+        own V/A as the mood to match (mode is then ignored)."""
         if context:
             photo = replace(photo, context=context)
+        chosen = None
+        if mood_override is not None:
+            chosen = (float(np.clip(mood_override[0], 0, 1)), float(np.clip(mood_override[1], 0, 1)))
+            photo, mode = replace(photo, valence=chosen[0], arousal=chosen[1]), "match"
         if top_k <= 0 or len(catalogue) == 0:
             return Ranking.empty()
         if mode not in ("match", "lift"):
@@ -261,7 +268,7 @@ class Engine:
             pool *= 4  # artists repeat inside the pool: widen it before settling for repeats
 
         shown = order[:top_k]
-        head = self._photo_reason(photo, mood, lifted)
+        head = self._photo_reason(photo, mood, lifted, chosen is not None)
 
         def explain(entries: np.ndarray) -> list[list[str]]:
             positions = shown[entries]
@@ -325,7 +332,10 @@ class Engine:
         return results, personal, total, order
 
     @staticmethod
-    def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool) -> str:
+    def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool, chosen: bool) -> str:
+        if chosen:
+            words = describe_photo_mood(*target)
+            return f"the mood you chose: {words} (valence {target[0]:.2f}, arousal {target[1]:.2f})"
         text = describe_photo(photo)
         if lifted:
             text += (

@@ -103,6 +103,7 @@ def execute_claimed(run_ids: Sequence[int]) -> None:
                     feedback=user_feedback(run.user_id),
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
+                    mood_override=run.chosen_mood,
                 )
                 _store_result(run, analysis, ranked, adapter.engine_version(), version)
             except Exception:

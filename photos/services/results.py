@@ -59,6 +59,51 @@ class ShownItem:
     my_rating: int | None = None
 
 
+@dataclass
+class MoodMap:
+    """Positions on the mood map (SVG units, 0-100, y downwards) and the marker's values (map scale, 0-1).
+    The map's arousal axis is the word scale, so its corner labels agree with the words on the page."""
+
+    photo_x: float
+    photo_y: float
+    valence: float
+    arousal: float
+
+    @property
+    def marker_x(self) -> float:
+        return round(100 * self.valence, 1)
+
+    @property
+    def marker_y(self) -> float:
+        return round(100 - 100 * self.arousal, 1)
+
+
+def _clip01(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def mood_map(run: Run) -> MoodMap | None:
+    if run.valence is None or run.arousal is None:
+        return None
+    photo_a = _clip01(adapter.photo_arousal_for_words(run.arousal))
+    chosen = run.chosen_mood
+    valence, arousal = (
+        (chosen[0], _clip01(adapter.photo_arousal_for_words(chosen[1]))) if chosen else (run.valence, photo_a)
+    )
+    photo_x, photo_y = round(100 * run.valence, 1), round(100 - 100 * photo_a, 1)
+    return MoodMap(photo_x, photo_y, round(valence, 2), round(arousal, 2))
+
+
+def mood_from_map(valence: float, arousal: float) -> tuple[float, float]:
+    """A point set on the map -> the (valence, arousal) a run matches (the photo's scale)."""
+    return (_clip01(valence), _clip01(adapter.photo_arousal_from_words(arousal)))
+
+
+def chosen_mood(run: Run) -> str:
+    """The words for the mood the user chose for this run ("" when none)."""
+    return adapter.describe_photo_mood(*run.chosen_mood) if run.chosen_mood else ""
+
+
 def photo_mood(run: Run) -> str:
     """The photo's mood in the words every reason on the page uses."""
     if run.valence is None or run.arousal is None:
@@ -76,7 +121,8 @@ def shown_items(run: Run, items: list[RunItem], ratings: dict[int, int]) -> list
     weights = adapter.engine_config().weights()
     mood = photo_mood(run)
     lifted_to = ""
-    if run.mode == Run.Mode.LIFT and run.valence is not None and run.arousal is not None:
+    chosen_words = chosen_mood(run)
+    if not chosen_words and run.mode == Run.Mode.LIFT and run.valence is not None and run.arousal is not None:
         lifted_to = adapter.describe_photo_mood(*adapter.lift_target(run.valence, run.arousal))
     shown = []
     for item in items:
@@ -84,7 +130,9 @@ def shown_items(run: Run, items: list[RunItem], ratings: dict[int, int]) -> list
         shown.append(
             ShownItem(
                 item=item,
-                plain=adapter.plain_reason(scores, weights, photo_mood=mood, lifted_to=lifted_to),
+                plain=adapter.plain_reason(
+                    scores, weights, photo_mood=mood, lifted_to=lifted_to, chosen_mood=chosen_words
+                ),
                 # The first stored reason describes the photo (the same for every track): shown once.
                 details=[str(r) for r in item.reasons[1:]],
                 scores=[(adapter.strategy_label(name), value) for name, value in scores.items()],

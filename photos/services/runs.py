@@ -39,10 +39,21 @@ def ranking_index() -> tuple[str, TrackCatalogue]:
 
 
 def create_run(
-    photo: Photo, user: User, *, mode: str | None = None, top_k: int | None = None, context: str = ""
+    photo: Photo,
+    user: User,
+    *,
+    mode: str | None = None,
+    top_k: int | None = None,
+    context: str = "",
+    mood: tuple[float, float] | None = None,
 ) -> Run:
-    """Create a pending run and hand it to a worker once the transaction commits."""
+    """Create a pending run and hand it to a worker once the transaction commits. mood: a (valence,
+    arousal) the user chose (photo scale, 0-1), matched instead of the photo's own."""
+    if mood is not None and not all(0.0 <= value <= 1.0 for value in mood):
+        raise ValueError("a chosen mood's valence and arousal must each be between 0 and 1")
+    chosen = {"chosen_valence": mood[0], "chosen_arousal": mood[1]} if mood is not None else {}
     run = Run.objects.create(
+        **chosen,
         photo=photo,
         user=user,
         mode=mode or user.default_mode,

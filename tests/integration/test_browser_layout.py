@@ -193,3 +193,32 @@ def test_landing_page_has_no_serious_accessibility_violations(browser, live_serv
         ]
         assert violations == []
         page.close()
+
+
+def test_dragging_the_mood_marker_reranks_for_that_mood(browser, live_server, finished_run):
+    from photos.services.results import mood_from_map
+
+    page = open_results(browser, live_server, finished_run, LAPTOP)
+    square = boxes(page, "#moodmap rect.bg")[0]
+    marker = boxes(page, "#mood-marker")[0]
+    page.mouse.move(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
+    page.mouse.down()
+    # To the pleasant, excited corner: 90% across, 10% from the top.
+    page.mouse.move(square["x"] + 0.9 * square["width"], square["y"] + 0.1 * square["height"], steps=5)
+    page.mouse.up()
+    assert float(page.input_value("#mood-valence")) == pytest.approx(0.9, abs=0.02)
+    assert float(page.input_value("#mood-arousal")) == pytest.approx(0.9, abs=0.02)
+    # The keyboard moves it too: one step left (valence) and one down (arousal).
+    page.focus("#mood-marker")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowDown")
+    valence, arousal = float(page.input_value("#mood-valence")), float(page.input_value("#mood-arousal"))
+    assert valence == pytest.approx(0.85, abs=0.02) and arousal == pytest.approx(0.85, abs=0.02)
+    page.click("[data-testid=mood-submit]")
+    page.wait_for_url(f"**/runs/{finished_run.pk + 1}/")
+    new = Run.objects.get(pk=finished_run.pk + 1)
+    assert new.chosen_mood == pytest.approx(mood_from_map(valence, arousal))
+    execution.execute(new.pk, worker="test")
+    page.reload()
+    assert "Matched to the mood you chose" in page.locator("[data-testid=chosen-mood]").inner_text()
+    page.close()
