@@ -44,7 +44,7 @@ from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_f
 from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
 from recommender.pipeline import Engine, EngineConfig, get_engine, lift_target
-from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
+from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackFilter, TrackRow
 
 __all__ = [  # what Django code may use of the engine, besides the functions below
     "MIN_SECONDS",
@@ -54,6 +54,7 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "PhotoAnalysis",
     "RankedTrack",
     "TrackCatalogue",
+    "TrackFilter",
     "decode_photo",
     "describe_photo_mood",
     "embedding_to_bytes",

@@ -54,6 +54,7 @@ def _start_run(request: Request, photo: Photo, options: dict[str, Any]) -> Respo
         top_k=options.get("top_k"),
         context=options.get("context", ""),
         mood=chosen_mood(options),
+        filters=options.get("filters"),
     )
     return _accepted(request, run)
 

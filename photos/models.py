@@ -50,6 +50,9 @@ class Run(models.Model):
     # A mood the user set by hand (on the photo's scale, 0-1), matched instead of the photo's own.
     chosen_valence = models.FloatField(null=True, blank=True)
     chosen_arousal = models.FloatField(null=True, blank=True)
+    filters = models.JSONField(
+        default=dict, blank=True, help_text="Which tracks the run may recommend (photos/services/filters.py)."
+    )
 
     valence = models.FloatField(null=True, blank=True)
     arousal = models.FloatField(null=True, blank=True)

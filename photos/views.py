@@ -16,11 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import throttle
 from accounts.models import User
 from catalogue.models import Track
-from photos.forms import MoodForm, UploadForm
+from photos.forms import FilterForm, MoodForm, UploadForm
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.services import feedback as feedback_service
+from photos.services import filters, results, runs
 from photos.services import photos as photo_service
-from photos.services import results, runs
 from photos.services.track_photos import photos_for_track
 
 UPLOADS_PER_MINUTE = throttle.per_minute("uploads")
@@ -91,6 +91,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "photo_mood": results.photo_mood(run),
             "chosen_mood": results.chosen_mood(run),
             "map": results.mood_map(run),
+            "filter_words": filters.describe(run.filters),
+            "filter_form": FilterForm(initial=run.filters, choices=filters.choices())
+            if run.status == Run.Status.DONE
+            else None,
             "message": runs.user_message(run),
             "top_emotions": results.top_emotions(run),
             "more": more,
@@ -128,7 +132,17 @@ def rerun(request: HttpRequest, pk: int) -> HttpResponse:
         mode = run.mode
     more = bool(request.POST.get("more"))
     top_k = run.top_k + results.web_top_k() if more else run.top_k
-    mood = run.chosen_mood if more else None
+    mood = run.chosen_mood if more or "filters" in request.POST else None
+    chosen_filters = run.filters
+    if "filters" in request.POST:
+        filter_form = FilterForm({} if request.POST.get("clear") else request.POST, choices=filters.choices())
+        try:
+            if not filter_form.is_valid():
+                raise ValueError(" ".join(str(e) for errors in filter_form.errors.values() for e in errors))
+            chosen_filters = filters.clean(filter_form.cleaned_data)
+        except ValueError as exc:
+            messages.error(request, f"Those filters were not understood: {exc}")
+            return redirect("photos:run", pk=run.pk)
     if "valence" in request.POST or "arousal" in request.POST:
         form = MoodForm(request.POST)
         if not form.is_valid():
@@ -136,7 +150,13 @@ def rerun(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("photos:run", pk=run.pk)
         mood = results.mood_from_map(form.cleaned_data["valence"], form.cleaned_data["arousal"])
     new_run = runs.create_run(
-        run.photo, _user(request), mode=mode, top_k=top_k, context=run.context, mood=mood
+        run.photo,
+        _user(request),
+        mode=mode,
+        top_k=top_k,
+        context=run.context,
+        mood=mood,
+        filters=chosen_filters,
     )
     if request.POST.get("more"):
         return redirect(reverse("photos:run", args=[new_run.pk]) + f"?show={run.top_k + results.page_size()}")

@@ -23,6 +23,7 @@ from catalogue.models import Track
 from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_photo_mood
 from photos.models import Feedback, Photo, Run, RunItem
+from photos.services.filters import track_filter
 from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def execute_claimed(run_ids: Sequence[int]) -> None:
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                     mood_override=run.chosen_mood,
+                    only=track_filter(run.filters),
                 )
                 _store_result(run, analysis, ranked, adapter.engine_version(), version)
             except Exception:

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from inference import adapter
 from photos.models import Run, RunItem
+from photos.services import filters
 
 # Emotion6's labels, each with the colour of its bar (a colour-blind-safe set; the label is always shown).
 EMOTION_COLOURS: dict[str, str] = {
@@ -122,6 +123,7 @@ def shown_items(run: Run, items: list[RunItem], ratings: dict[int, int]) -> list
     mood = photo_mood(run)
     lifted_to = ""
     chosen_words = chosen_mood(run)
+    filter_words = filters.describe(run.filters)
     if not chosen_words and run.mode == Run.Mode.LIFT and run.valence is not None and run.arousal is not None:
         lifted_to = adapter.describe_photo_mood(*adapter.lift_target(run.valence, run.arousal))
     shown = []
@@ -131,7 +133,12 @@ def shown_items(run: Run, items: list[RunItem], ratings: dict[int, int]) -> list
             ShownItem(
                 item=item,
                 plain=adapter.plain_reason(
-                    scores, weights, photo_mood=mood, lifted_to=lifted_to, chosen_mood=chosen_words
+                    scores,
+                    weights,
+                    photo_mood=mood,
+                    lifted_to=lifted_to,
+                    chosen_mood=chosen_words,
+                    filters=filter_words,
                 ),
                 # The first stored reason describes the photo (the same for every track): shown once.
                 details=[str(r) for r in item.reasons[1:]],
