@@ -86,7 +86,8 @@ def open_results(browser, live_server, run: Run, viewport: dict[str, int]):
     page.wait_for_selector("[data-testid=tracks]")
     page.wait_for_function("document.querySelector('img.photo').complete")
     if SCREENSHOTS:
-        page.screenshot(path=f"{SCREENSHOTS}/results-{viewport['width']}.png", full_page=False)
+        page.screenshot(path=f"{SCREENSHOTS}/results-{viewport['width']}.png")
+        page.screenshot(path=f"{SCREENSHOTS}/results-{viewport['width']}-full.png", full_page=True)
     return page
 
 
@@ -168,6 +169,11 @@ def test_no_serious_accessibility_violations(browser, live_server, finished_run,
         ("track photos", f"/tracks/{finished_run.items.first().track_id}/photos/"),
     ]:
         page.goto(f"{live_server.url}{path}")
+        page.eval_on_selector_all("details", "all => all.forEach(d => { d.open = true; })")
+        if SCREENSHOTS:
+            page.screenshot(
+                path=f"{SCREENSHOTS}/{name.replace(' ', '-')}-{viewport['width']}.png", full_page=True
+            )
         results = axe.run(page)
         assert results.response["testEngine"]["name"] == "axe-core"  # it was injected and ran
         found[name] = [
@@ -186,6 +192,8 @@ def test_landing_page_has_no_serious_accessibility_violations(browser, live_serv
         page = browser.new_page(viewport=viewport)
         page.goto(f"{live_server.url}/")
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        if SCREENSHOTS:
+            page.screenshot(path=f"{SCREENSHOTS}/landing-{viewport['width']}.png", full_page=True)
         violations = [
             f"{v['id']} ({v['impact']})"
             for v in Axe().run(page).response["violations"]
