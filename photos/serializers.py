@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.urls import reverse
@@ -64,6 +65,8 @@ class RunOptionFields(serializers.Serializer[None]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("valence" in attrs) != ("arousal" in attrs):
             raise serializers.ValidationError("Give both valence and arousal to choose a mood, or neither.")
+        if not all(math.isfinite(attrs[key]) for key in ("valence", "arousal") if key in attrs):
+            raise serializers.ValidationError("valence and arousal must be numbers between 0 and 1")
         try:
             attrs["filters"] = run_filters.clean(attrs)
         except ValueError as exc:

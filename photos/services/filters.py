@@ -28,7 +28,7 @@ def clean(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The filters to store, from a form's or the API's values (empty ones dropped). ValueError with a
     message a user can read when they do not make sense."""
     filters: dict[str, Any] = {}
-    genres = sorted({str(g).strip() for g in raw.get("genres") or [] if str(g).strip()})
+    genres = sorted({_text(g) for g in raw.get("genres") or [] if _text(g)})
     if len(genres) > MAX_GENRES:
         raise ValueError(f"choose at most {MAX_GENRES} genres")
     if genres:
@@ -50,10 +50,22 @@ def clean(raw: Mapping[str, Any]) -> dict[str, Any]:
         if year % 10 or not 1900 <= year <= 2100:
             raise ValueError("a decade is written like 1990")
         filters["decade"] = year
-    language = str(raw.get("language") or "").strip()
+    language = _text(raw.get("language") or "")
     if language:
         filters["language"] = language[:35]
     return filters
+
+
+def _text(value: Any) -> str:
+    """A filter's text, stripped; ValueError for what the database cannot store (NUL, lone surrogates)."""
+    text = str(value).strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("filters must be plain text") from None
+    if "\x00" in text:
+        raise ValueError("filters must be plain text")
+    return text
 
 
 def describe(filters: Mapping[str, Any]) -> str:

@@ -3,6 +3,7 @@ the engine and the importer."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -182,3 +183,24 @@ def test_the_filter_form_on_the_page_starts_a_filtered_run(catalogue) -> None:
     assert "Those filters were not understood" in bad.content.decode()
     cleared = client.post(f"/runs/{new.pk}/again/", {"mode": "match", "filters": "1", "clear": "1"})
     assert Run.objects.get(pk=int(cleared["Location"].split("/")[2])).filters == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"genres": ["ja\x00zz"]},
+        {"language": "\ud800"},
+        {"genres": ["x"] * 21},
+        {"decade": "nineties"},
+        {"valence": "nan", "arousal": "0.5"},
+    ],
+)
+def test_hostile_filter_and_mood_values_are_a_400_and_store_nothing(body) -> None:
+    user = UserFactory.create()
+    photo = PhotoFactory.create(owner=user)
+    api = APIClient()
+    api.force_authenticate(user)
+    raw = json.dumps({"photo": photo.pk, **body})  # ASCII-escaped, so a lone surrogate can be sent
+    answer = api.post("/api/runs/", raw, content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert not Run.objects.exists()
