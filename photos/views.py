@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import throttle
 from accounts.models import User
 from catalogue.models import Track
-from photos.forms import FilterForm, MoodForm, UploadForm
+from photos.forms import FilterForm, UploadForm, rerun_options
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.services import feedback as feedback_service
 from photos.services import filters, results, runs
@@ -127,37 +127,12 @@ def rerun(request: HttpRequest, pk: int) -> HttpResponse:
     if run.status == Run.Status.FAILED:
         runs.retry(run)
         return redirect("photos:run", pk=run.pk)
-    mode = request.POST.get("mode") or run.mode
-    if mode not in Run.Mode.values:
-        mode = run.mode
-    more = bool(request.POST.get("more"))
-    top_k = run.top_k + results.web_top_k() if more else run.top_k
-    mood = run.chosen_mood if more or "filters" in request.POST else None
-    chosen_filters = run.filters
-    if "filters" in request.POST:
-        filter_form = FilterForm({} if request.POST.get("clear") else request.POST, choices=filters.choices())
-        try:
-            if not filter_form.is_valid():
-                raise ValueError(" ".join(str(e) for errors in filter_form.errors.values() for e in errors))
-            chosen_filters = filters.clean(filter_form.cleaned_data)
-        except ValueError as exc:
-            messages.error(request, f"Those filters were not understood: {exc}")
-            return redirect("photos:run", pk=run.pk)
-    if "valence" in request.POST or "arousal" in request.POST:
-        form = MoodForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "That mood was not understood: valence and arousal go from 0 to 1.")
-            return redirect("photos:run", pk=run.pk)
-        mood = results.mood_from_map(form.cleaned_data["valence"], form.cleaned_data["arousal"])
-    new_run = runs.create_run(
-        run.photo,
-        _user(request),
-        mode=mode,
-        top_k=top_k,
-        context=run.context,
-        mood=mood,
-        filters=chosen_filters,
-    )
+    try:
+        options = rerun_options(request.POST, run)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("photos:run", pk=run.pk)
+    new_run = runs.create_run(run.photo, _user(request), context=run.context, **options)
     if request.POST.get("more"):
         return redirect(reverse("photos:run", args=[new_run.pk]) + f"?show={run.top_k + results.page_size()}")
     return redirect("photos:run", pk=new_run.pk)
