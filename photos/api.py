@@ -28,6 +28,7 @@ from photos.serializers import (
     PhotoUploadSerializer,
     RunCreateSerializer,
     RunSerializer,
+    chosen_mood,
 )
 from photos.services import feedback as feedback_service
 from photos.services import idempotency, runs
@@ -69,6 +70,8 @@ def _start_run(request: Request, photo: Photo, options: dict[str, Any]) -> Run:
         mode=options.get("mode"),
         top_k=options.get("top_k"),
         context=options.get("context", ""),
+        mood=chosen_mood(options),
+        filters=options.get("filters"),
     )
 
 

@@ -19,6 +19,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "album": ("album", "track_album_name"),
     "year": ("year",),
     "genre": ("genre", "playlist_genre"),
+    "language": ("language",),
     "musicbrainz_recording_id": ("musicbrainz_recording_id", "mbid"),
     "isrc": ("isrc",),
     "spotify_id": ("spotify_id",),

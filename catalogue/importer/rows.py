@@ -28,7 +28,7 @@ def _max_length(name: str) -> int:
     return model_field.max_length or 0
 
 
-TEXT_FIELDS = ("external_id", "title", "artist", "album", "genre", "licence_note")
+TEXT_FIELDS = ("external_id", "title", "artist", "album", "genre", "language", "licence_note")
 TEXT_LIMITS = {name: _max_length(name) for name in TEXT_FIELDS}
 # name -> (low, high, integer); the bounds are inclusive. Tempo's lower bound is exclusive (see _feature).
 _SCALED: dict[str, tuple[float, float, bool]] = {

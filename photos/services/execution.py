@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from catalogue.models import Track
 from inference import adapter
-from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_mood
+from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_photo_mood
 from photos.models import Photo, Run
 from photos.services import run_statements
+from photos.services.filters import track_filter
 from photos.services.runs import (
     EMPTY_CATALOGUE_MESSAGE,
     UNEXPECTED_MESSAGE,
@@ -117,6 +118,8 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                     feedback=user_feedback(run.user_id),
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
+                    mood_override=run.chosen_mood,
+                    only=track_filter(run.filters),
                 )
                 _store_result(run, analysis, ranked, adapter.engine_version(), version)
             except Exception:
@@ -150,7 +153,7 @@ def _store_result(
         "arousal": analysis.arousal,
         "emotions": {k: round(float(v), 4) for k, v in analysis.emotions.items()},
         "descriptors": list(analysis.descriptors),
-        "mood_summary": describe_mood(analysis.valence, analysis.arousal),
+        "mood_summary": describe_photo_mood(analysis.valence, analysis.arousal),
         "engine_version": engine_version,
         "catalogue_version": catalogue_version,
         "finished_at": timezone.now(),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +19,7 @@ from config.celery import publish
 from inference import adapter
 from inference.adapter import TrackCatalogue
 from photos.models import Photo, Run
+from photos.services import filters as run_filters
 from photos.services import run_statements
 
 logger = logging.getLogger(__name__)
@@ -41,10 +44,24 @@ def ranking_index() -> tuple[str, TrackCatalogue]:
 
 
 def create_run(
-    photo: Photo, user: User, *, mode: str | None = None, top_k: int | None = None, context: str = ""
+    photo: Photo,
+    user: User,
+    *,
+    mode: str | None = None,
+    top_k: int | None = None,
+    context: str = "",
+    mood: tuple[float, float] | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> Run:
-    """Create a pending run and hand it to a worker once the transaction commits."""
+    """Create a pending run and hand it to a worker once the transaction commits. mood: a (valence,
+    arousal) the user chose (photo scale, 0-1), matched instead of the photo's own; filters: which tracks
+    it may recommend (see filters.clean). ValueError, and no run, when either makes no sense."""
+    if mood is not None and not all(0.0 <= value <= 1.0 for value in mood):
+        raise ValueError("a chosen mood's valence and arousal must each be between 0 and 1")
+    chosen = {"chosen_valence": mood[0], "chosen_arousal": mood[1]} if mood is not None else {}
     run = Run.objects.create(
+        **chosen,
+        filters=run_filters.clean(filters or {}),
         photo=photo,
         user=user,
         mode=mode or user.default_mode,

@@ -64,7 +64,7 @@ def test_owner_sees_own_run_with_items(someone_elses) -> None:
 
 
 def test_anonymous_is_sent_to_login(client) -> None:
-    for url in ("/", "/history/", "/runs/1/", "/accounts/profile/"):
+    for url in ("/history/", "/runs/1/", "/accounts/profile/"):  # "/" is the landing page (test_results_page)
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from photos.models import Run
+from photos.serializers import RunCreateSerializer
 from photos.services import idempotency, runs
 from tests.factories import PhotoFactory, UserFactory, jpeg_bytes
 
@@ -76,7 +77,9 @@ def test_same_key_for_a_different_request_is_a_422(api, user) -> None:
 
 def test_a_key_still_in_progress_is_a_409(api, user) -> None:
     photo = PhotoFactory.create(owner=user)
-    fp = idempotency.fingerprint(sorted({"photo": photo.pk}.items()))
+    form = RunCreateSerializer(data={"photo": photo.pk})  # the options as the view reads them
+    assert form.is_valid(), form.errors
+    fp = idempotency.fingerprint(sorted(form.validated_data.items()))
     with idempotency.reserve(user.pk, "runs", "busy", fp):
         response = new_run(api, photo.pk, "busy")
         assert response.status_code == 409
