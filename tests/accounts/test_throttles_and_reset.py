@@ -113,7 +113,7 @@ def test_password_reset_by_email(client) -> None:
     sent = client.post("/accounts/password/reset/", {"email": "frank@example.org"})
     assert sent.status_code == 302
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["frank@example.org"]
-    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", mail.outbox[0].body)
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", str(mail.outbox[0].body))
     assert link, mail.outbox[0].body
     form = client.get(link.group(1), follow=True)
     assert "Choose a new password" in form.content.decode()

@@ -33,8 +33,8 @@ def api(user) -> APIClient:
 
 
 def new_run(api: APIClient, photo_id: int, key: str | None, **options):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return api.post("/api/runs/", {"photo": photo_id, **options}, format="json", **headers)
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return api.post("/api/runs/", {"photo": photo_id, **options}, format="json", headers=headers)
 
 
 def test_location_header_is_a_plain_string(api, user) -> None:
