@@ -43,3 +43,11 @@ def test_saving_the_page_stores_the_tags_as_a_list_and_keeps_every_other_field(s
     track.refresh_from_db()
     assert track.tags == ["chill", "Night"]
     assert (track.title, track.artist) == ("Kept", "Also kept")
+
+
+def test_the_change_page_edits_every_field_but_the_audio_file(staff_client: Client) -> None:
+    track = TrackFactory.create()
+    page = staff_client.get(reverse("admin:catalogue_track_change", args=[track.pk])).content.decode()
+    for field in ("external_id", "title", "artist", "genre", "valence", "energy", "tags", "is_active"):
+        assert f'name="{field}"' in page, field
+    assert 'name="audio"' not in page

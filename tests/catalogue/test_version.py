@@ -75,7 +75,7 @@ def _form(track: Track, **changes: Any) -> dict[str, Any]:
     """The admin change form's POST data for this track."""
     data = model_to_dict(track, exclude=["id", "audio", "audio_embedding"])
     data = {key: ("" if value is None else value) for key, value in data.items()}
-    data.update(tags='["x"]', is_active="on" if track.is_active else "", **changes)
+    data.update(tags="x", is_active="on" if track.is_active else "", **changes)
     return data
 
 
