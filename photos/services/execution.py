@@ -25,6 +25,7 @@ from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe
 from photos.models import Photo, Run
 from photos.services import run_statements
 from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
+from registry import serving as registry_serving
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def execute_claimed(runs: Sequence[Run]) -> None:
     if not readable:
         return
     try:
+        registry_serving.use_active_versions()
         engine = adapter.engine()
         analyses = engine.analyse_each(images)
         version, catalogue = ranking_index()
@@ -103,11 +105,12 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                 ranked = engine.recommend(
                     analysis,
                     catalogue,
-                    top_k=run.top_k,
+                    top_k=registry_serving.ranking_size(run.top_k),
                     feedback=user_feedback(run.user_id),
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                 )
+                ranked = registry_serving.rerank(ranked, analysis, catalogue, run.top_k)
                 _store_result(run, analysis, ranked, adapter.engine_version(), version)
             except Exception:
                 logger.exception("run %s failed", run.pk)
