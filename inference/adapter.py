@@ -78,7 +78,7 @@ def engine_config() -> EngineConfig:
     config: EngineConfig = settings.ENGINE
     if config.encoder != EFFICIENTNET_LITE0:
         return config
-    chosen = {
+    chosen: dict[str, Any] = {
         f"{kind}_artifact": path
         for kind, path in _served_artifacts.items()
         if kind in ("mood", "heads") and getattr(config, f"{kind}_artifact") == _shipped_artifact(kind)

@@ -163,7 +163,7 @@ def rerank(
     track's strategy scores; its score stays the engine's). Tracks with no mood position keep following."""
     n = min(ranking.scored, len(ranking))
     ids = ranking.track_ids[:n]
-    rows = catalogue.row_of(ids)
+    rows = catalogue.row_of([int(t) for t in ids])
     track_va = np.full((n, 2), np.nan)
     at = np.array([rows.get(int(t), -1) for t in ids], dtype=np.int64)
     found = at >= 0
@@ -186,7 +186,9 @@ def rerank(
     return chosen
 
 
-def _distinct_artists_first(order: np.ndarray, rows: np.ndarray, catalogue: TrackCatalogue, k: int) -> list[int]:
+def _distinct_artists_first(
+    order: np.ndarray, rows: np.ndarray, catalogue: TrackCatalogue, k: int
+) -> list[int]:
     """The first k of order, no artist twice while the pool allows it (as the engine's own ranking)."""
     chosen: list[int] = []
     seen: set[str] = set()

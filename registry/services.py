@@ -116,7 +116,7 @@ def roll_back(kind: str) -> ModelVersion:
             ModelVersion.objects.filter(
                 kind=kind, status=ModelVersion.Status.RETIRED, activated_at__isnull=False
             )
-            .exclude(pk=getattr(current, "pk", None))
+            .exclude(pk=current.pk if current is not None else 0)
             .order_by("-activated_at")
             .first()
         )

@@ -108,11 +108,11 @@ def gather_ratings() -> tuple[rerank_training.RatingSet, dict[str, Any]]:
     )
     kept: list[tuple[Any, ...]] = []
     skipped = 0
-    for row in rows.iterator(chunk_size=5000):
-        if row[0] not in positions:
+    for rating in rows.iterator(chunk_size=5000):
+        if rating[0] not in positions:
             skipped += 1
         else:
-            kept.append(row)
+            kept.append(rating)
     names = sorted({k for r in kept for k in (r[7] or {}) if k != SCORE_KEY})
     data = rerank_training.RatingSet(
         engine_scores=np.array([r[6] for r in kept], dtype=np.float64),

@@ -110,8 +110,8 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                 )
-                ranked = registry_serving.rerank(ranked, analysis, catalogue, run.top_k)
-                _store_result(run, analysis, ranked, adapter.engine_version(), version)
+                shown = registry_serving.rerank(ranked, analysis, catalogue, run.top_k)
+                _store_result(run, analysis, shown, adapter.engine_version(), version)
             except Exception:
                 logger.exception("run %s failed", run.pk)
                 fail(run.pk, UNEXPECTED_MESSAGE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from inference import adapter
 from recommender.config import ACTIVE_FILE
-from registry import serving, services
+from registry import services, serving
 from registry.models import ModelVersion, RegistryState
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def _fresh(settings, tmp_path) -> None:
+def _fresh(settings, tmp_path) -> Iterator[None]:
     settings.REGISTRY_CACHE_DIR = tmp_path / "registry-cache"
     adapter.reset()
     serving.forget()
@@ -49,7 +50,7 @@ def test_the_migration_registers_the_shipped_artifacts_as_active_json_marks_them
 
 def test_activating_retires_the_active_version_and_moves_the_state_in_one_step() -> None:
     before, number = active("mood"), RegistryState.current()
-    other = ModelVersion.objects.filter(kind="mood").exclude(pk=before.pk).first()
+    other = ModelVersion.objects.filter(kind="mood").exclude(pk=before.pk).latest("pk")
     services.activate(other.pk)
     assert active("mood") == other
     before.refresh_from_db()
@@ -76,7 +77,7 @@ def test_the_database_refuses_two_active_versions_of_one_kind() -> None:
 
 def test_activate_and_roll_back_from_the_admin(admin_client) -> None:
     before = active("heads")
-    other = ModelVersion.objects.filter(kind="heads").exclude(pk=before.pk).first()
+    other = ModelVersion.objects.filter(kind="heads").exclude(pk=before.pk).latest("pk")
     url = "/admin/registry/modelversion/"
     response = admin_client.post(
         url, {"action": "activate", "index": 0, "_selected_action": [other.pk]}, follow=True
@@ -105,7 +106,7 @@ def test_the_admin_says_why_a_failed_version_cannot_be_activated(admin_client) -
 def test_a_worker_serves_a_new_mood_activation_at_its_next_run_without_restarting() -> None:
     serving.use_active_versions()
     assert Path(adapter.engine_config().mood_artifact).name == active("mood").name
-    other = ModelVersion.objects.filter(kind="mood").exclude(pk=active("mood").pk).first()
+    other = ModelVersion.objects.filter(kind="mood").exclude(pk=active("mood").pk).latest("pk")
     services.activate(other.pk)
     serving.use_active_versions()  # what the worker does before each run
     assert Path(adapter.engine_config().mood_artifact).name == other.name

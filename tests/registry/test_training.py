@@ -3,6 +3,7 @@ failures that leave the active versions serving, and the active reranker applied
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh(settings, tmp_path) -> None:
+def _fresh(settings, tmp_path) -> Iterator[None]:
     settings.REGISTRY_CACHE_DIR = tmp_path / "registry-cache"
     adapter.reset()
     serving.forget()
@@ -57,7 +58,8 @@ def make_ratings(runs: int = 30, per_run: int = 10, seed: int = 0, truth=same_qu
         )
         for rank, i in enumerate(rng.choice(len(tracks), per_run, replace=False), start=1):
             track = tracks[int(i)]
-            closeness = 1 - np.hypot(track.valence - photo_va[0], track.arousal - photo_va[1]) / np.sqrt(2)
+            track_va = (float(track.valence or 0), float(track.arousal or 0))
+            closeness = 1 - np.hypot(track_va[0] - photo_va[0], track_va[1] - photo_va[1]) / np.sqrt(2)
             va_match = float(np.clip(closeness + rng.normal(0, 0.3), 0, 1))
             emotion = float(np.clip(closeness + rng.normal(0, 0.3), 0, 1))
             item = RunItem.objects.create(
@@ -67,7 +69,7 @@ def make_ratings(runs: int = 30, per_run: int = 10, seed: int = 0, truth=same_qu
                 score=(va_match + emotion) / 2,
                 strategy_scores={"va_match": va_match, "emotion": emotion},
             )
-            up = truth(photo_va, (track.valence, track.arousal)) != (rng.uniform() < flip)
+            up = truth(photo_va, track_va) != (rng.uniform() < flip)
             Feedback.objects.create(
                 user=user,
                 item=item,
@@ -118,7 +120,7 @@ def test_ratings_of_deleted_photos_and_accounts_never_reach_training_and_inactiv
     None
 ):
     tracks, users = make_ratings()
-    photo = Run.objects.filter(user=users[0]).first().photo
+    photo = Run.objects.filter(user=users[0]).latest("pk").photo
     photo_ratings = Feedback.objects.filter(item__run__photo=photo).count()
     account_ratings = Feedback.objects.filter(user=users[1]).count()
     photo.delete()
@@ -144,7 +146,8 @@ def test_too_few_ratings_fail_the_candidate_with_a_reason_and_the_active_reranke
     served.refresh_from_db()
     assert served.status == "active"
     serving.use_active_versions()
-    assert adapter.served_reranker().version == served.name
+    reranker = adapter.served_reranker()
+    assert reranker is not None and reranker.version == served.name
 
 
 def test_an_error_during_training_fails_the_candidate_readably(monkeypatch) -> None:
