@@ -63,7 +63,7 @@ def main() -> None:
     configure_threads(1)
     rng = np.random.default_rng(1)
     rows = [
-        TrackRow(track_id=i + 1, artist=f"artist {i % 5000}", title=f"t{i}", valence=float(v), arousal=float(a))
+        TrackRow(i + 1, f"artist {i % 5000}", f"t{i}", valence=float(v), arousal=float(a))
         for i, (v, a) in enumerate(rng.uniform(size=(args.tracks, 2)))
     ]
     catalogue = TrackCatalogue.build(rows)
@@ -75,7 +75,8 @@ def main() -> None:
         ids = rng.choice(args.tracks, POOL, replace=False) + 1
         strategy = {s: rng.uniform(size=POOL) for s in STRATEGIES}
         fused = np.sort(np.mean(list(strategy.values()), axis=0))[::-1]
-        return Ranking(ids, fused, strategy, lambda idx: [["reason"] for _ in idx]), tuple(rng.uniform(size=2))
+        photo = (float(rng.uniform()), float(rng.uniform()))
+        return Ranking(ids, fused, strategy, lambda idx: [["reason"] for _ in idx]), photo
 
     out: dict[str, object] = {"tracks": args.tracks, "top_k": args.top_k, "pool": POOL, "runs": args.runs}
     for name, model in models.items():
