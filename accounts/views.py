@@ -15,8 +15,6 @@ from . import throttle
 from .forms import PreferencesForm, SignUpForm
 from .models import User
 
-LOGIN_ATTEMPTS_PER_MINUTE = throttle.per_minute("login")
-
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -31,13 +29,36 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 class ThrottledLoginView(auth_views.LoginView):
+    """Failed sign-ins are limited per username and address (accounts/throttle.py); successes are free."""
+
     template_name = "accounts/login.html"
 
+    def _who(self) -> tuple[str, str]:
+        return throttle.client_address(self.request), str(self.request.POST.get("username", ""))
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        ip = request.META.get("REMOTE_ADDR", "unknown")
-        if not throttle.hit(f"login:{ip}", LOGIN_ATTEMPTS_PER_MINUTE, 60):
+        if throttle.sign_in_refused(*self._who()):
             form = self.get_form()
-            form.add_error(None, "Too many sign-in attempts. Please wait a minute and try again.")
+            form.add_error(None, "Too many failed sign-in attempts. Please wait a minute and try again.")
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(throttle.WINDOW_SECONDS)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        throttle.sign_in_failed(*self._who())
+        return super().form_invalid(form)
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset (an emailed link); requests are limited per address, so the form cannot be
+    used to flood someone's inbox."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = f"password-reset:{throttle.client_address(request)}"
+        if not throttle.hit(key, throttle.per_minute("login"), throttle.WINDOW_SECONDS):
+            form = self.get_form()
+            form.add_error(None, "Too many reset requests. Please wait a minute and try again.")
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
@@ -61,7 +82,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def regenerate_token(request: HttpRequest) -> HttpResponse:
-    Token.objects.filter(user=_user(request)).delete()
+    replaced, _ = Token.objects.filter(user=_user(request)).delete()
     Token.objects.create(user=_user(request))
-    messages.success(request, "A new API token was created; the old one no longer works.")
+    if replaced:
+        messages.success(request, "A new API token was created; the old one no longer works.")
+    else:
+        messages.success(request, "Your API token was created.")
     return redirect("profile")

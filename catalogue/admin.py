@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from . import audio
 from .forms import AddAudioTrackForm, ImportTracksForm
@@ -21,8 +22,34 @@ from .models import Track
 MAX_REJECTED_SHOWN = 200
 
 
+class TagsField(forms.CharField):
+    """The track's tags as comma-separated words (the model keeps a JSON list)."""
+
+    def prepare_value(self, value: object) -> object:
+        if isinstance(value, list):
+            return ", ".join(str(tag) for tag in value)
+        return value
+
+    def to_python(self, value: object) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        tags: list[str] = []
+        for tag in (t.strip() for t in text.split(",")):
+            if tag and tag.casefold() not in {t.casefold() for t in tags}:
+                tags.append(tag)
+        return tags
+
+
+class TrackAdminForm(forms.ModelForm[Track]):
+    """The admin's track form: every editable field, as the default one (no Meta: the admin builds it for
+    the fields of its page), with the tags as comma-separated words."""
+
+    tags = TagsField(required=False, help_text="Comma-separated, e.g. 'chill, night drive'.")
+
+
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin[Track]):
+    form = TrackAdminForm
+    exclude = ("audio",)  # shown as a link to the signed-in audio view (audio_file); set through "Add audio"
     list_display = (
         "title",
         "artist",
@@ -39,7 +66,7 @@ class TrackAdmin(admin.ModelAdmin[Track]):
     readonly_fields = (
         "created_at",
         "updated_at",
-        "audio",
+        "audio_file",
         "audio_status",
         "audio_message",
         "audio_requested_at",
@@ -50,6 +77,16 @@ class TrackAdmin(admin.ModelAdmin[Track]):
     actions = ("activate", "deactivate", "analyse_audio_again")
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) per page is wasted on a large catalogue
+
+    @admin.display(description="Audio")
+    def audio_file(self, track: Track) -> str:
+        if not track.audio:
+            return "-"
+        return format_html(
+            '<a href="{}">Listen</a> <audio controls preload="none" src="{}"></audio>',
+            reverse("catalogue:track_audio", args=[track.pk]),
+            reverse("catalogue:track_audio", args=[track.pk]),
+        )
 
     @admin.action(description="Activate selected tracks", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -16,13 +18,17 @@ RANGE_FILTERS = ("energy", "valence")
 
 
 def _float_param(request: Request, name: str) -> float | None:
+    """The parameter as a number; None when absent. Present but empty or not a finite number: a 400."""
     value = request.query_params.get(name)
-    if value in (None, ""):
+    if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise ValidationError({name: "must be a number"}) from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValidationError({name: ["must be a number"]})
+    return number
 
 
 _PARAMETERS = [

@@ -74,7 +74,12 @@ def check_upload(upload: File) -> CheckedAudio:
     try:
         info = soundfile.info(upload)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioUploadError(f"'{name}' is not readable audio: {exc}") from exc
+        # The library's message names Python objects (<InMemoryUploadedFile: ...>): log it, show words.
+        logger.info("unreadable audio upload %r: %s", name, exc)
+        raise AudioUploadError(
+            f"'{name}' could not be read as audio: the file is damaged, or it is not the format its name "
+            "says. Export it again as MP3, WAV, FLAC or OGG."
+        ) from exc
     seconds = float(info.duration) if info.samplerate else 0.0
     if seconds < MIN_SECONDS:
         raise AudioUploadError(f"the audio is {seconds:.1f} s long; at least {MIN_SECONDS:.0f} s is needed")

@@ -169,6 +169,9 @@ class Track(models.Model):
     album = models.CharField(max_length=500, blank=True)
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     genre = models.CharField(max_length=100, blank=True, db_index=True)
+    language = models.CharField(
+        max_length=35, blank=True, db_index=True, help_text="Language of the lyrics, e.g. en, es, pt-BR."
+    )
     tags = models.JSONField(
         default=list, blank=True, help_text="Free-form tags, e.g. playlist names or moods."
     )

@@ -37,6 +37,14 @@ def active_track_rows() -> list[dict[str, Any]]:
     return [_as_row(row) for row in rows.iterator(chunk_size=5000)]
 
 
+def active_track_sample(limit: int) -> list[dict[str, Any]]:
+    """Up to limit active tracks spread evenly over the catalogue (by id), shaped like active_track_rows."""
+    ids = list(Track.objects.filter(is_active=True).order_by("id").values_list("id", flat=True))
+    chosen = ids[:: max(1, -(-len(ids) // limit))] if limit > 0 else []
+    rows = Track.objects.filter(pk__in=chosen).order_by("id").values_list(*ENGINE_ROW_FIELDS)
+    return [_as_row(row) for row in rows]
+
+
 def catalogue_version() -> str:
     """The active catalogue's version: it changes whenever the active catalogue does (see CatalogueVersion);
     one primary-key read, as the transactions committed so far left it."""

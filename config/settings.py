@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalogue",
     "photos",
+    "playlists",
     "registry",
 ]
 
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.RequestLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -116,6 +118,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Mail (password reset links): printed on the console in development; SMTP from the environment otherwise.
+_MAIL_BACKEND = "console" if DEBUG else "smtp"
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", f"django.core.mail.backends.{_MAIL_BACKEND}.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Photophone <noreply@localhost>")
+PASSWORD_RESET_TIMEOUT = 3 * 3600  # a reset link works for three hours
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "photos:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -145,11 +157,17 @@ STORAGES = {
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
-# Uploads: Django keeps up to 2.5 MB in memory; the photo limit is checked by the upload service.
+# Uploads: Django keeps up to 5 MB in memory; the photo limit is checked by the upload service.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
-PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(40_000_000)))
+# The most pixels decoded for one photo (a JPEG is decoded at a reduced scale first, so a 48 MP phone
+# photo decodes 12 MP): ~100 MB of RGBA at most in the web process.
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(24_000_000)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A request body over this (by its Content-Length) is refused before it is read (config/middleware.py):
+# a photo and the form around it. Staff upload catalogue files and audio through the admin.
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(PHOTO_MAX_BYTES + 1024 * 1024)))
+STAFF_REQUEST_MAX_BYTES = int(os.environ.get("STAFF_REQUEST_MAX_BYTES", str(1024 * 1024 * 1024)))
 
 # Celery. The embedded default is kombu's filesystem transport: no broker process needed.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -169,8 +187,14 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database, not in a result backend
 CELERY_RESULT_BACKEND = None
+# A task's message is acknowledged when it ends; a pool process killed mid-task (OOM killer, a crash) puts
+# it back on the queue and another process runs it (runs are claimed in the database, so a redelivered
+# run is taken over at most MAX_ATTEMPTS times: photos/services/runs.py). A whole worker lost with its
+# messages leaves them to the broker's visibility timeout; the stale-run reaper stays the last resort.
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a killed run is marked failed by the reaper, not replayed
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The most a web request waits for the broker to take a task (config/celery.py publish()).
+CELERY_PUBLISH_TIMEOUT_SECONDS = float(os.environ.get("CELERY_PUBLISH_TIMEOUT_SECONDS", "2"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
@@ -180,12 +204,14 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "photos.tasks.run_recommendation": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
     "catalogue.tasks.analyse_track_audio": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
+    "playlists.tasks.build_soundtrack": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
     # Retraining has its own queue (a GPU node in production): it never holds up photo runs.
     "registry.tasks.retrain": {"queue": os.environ.get("TRAINING_QUEUE", "training")},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "photos.tasks.reap_stale_runs", "schedule": 60.0},
     "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
+    "reap-soundtracks": {"task": "playlists.tasks.reap_soundtracks", "schedule": 60.0},
     "retrain-reranker": {
         "task": "registry.tasks.start_scheduled_retraining",
         "schedule": float(os.environ.get("RETRAIN_EVERY_SECONDS", str(24 * 3600))),
@@ -213,6 +239,8 @@ RUN_FAULT_DELAY_SECONDS = float(os.environ.get("PHOTOPHONE_RUN_FAULT_DELAY", "0"
 # Tracks added as audio: upload limit, and when a still-pending analysis is sent to the workers again.
 AUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("AUDIO_UPLOAD_MAX_BYTES", str(60 * 1024 * 1024)))
 AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECONDS", "120"))
+# import_tracks URL refuses loopback, private and reserved addresses (after redirects too) unless this is set.
+IMPORT_ALLOW_PRIVATE_URLS = env_bool("IMPORT_ALLOW_PRIVATE_URLS", False)
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))
 ENGINE_INDEX_DIR = Path(os.environ.get("ENGINE_INDEX_DIR", VAR_DIR / "index"))
 # The engine's configuration: ENGINE_* variables (recommender/config.py lists them), exported models under
@@ -227,13 +255,13 @@ set_thread_environment(thread_budget(ENGINE.threads))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an API client without credentials gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.PhotophoneAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "uploads": os.environ.get("THROTTLE_UPLOADS", "30/minute"),
         "login": os.environ.get("THROTTLE_LOGIN", "10/minute"),

@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("", include("catalogue.urls")),
     path("", include("photos.urls")),
+    path("", include("playlists.urls")),
 ]

@@ -36,13 +36,19 @@ from recommender.audio_analysis import (
 )
 from recommender.catalogue_index import FORMAT, TrackCatalogue
 from recommender.config import EFFICIENTNET_LITE0, active_artifact
-from recommender.describe import describe_mood
+from recommender.describe import (
+    describe_photo_mood,
+    photo_arousal_for_words,
+    photo_arousal_from_words,
+    plain_reason,
+    strategy_label,
+)
 from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_for_track
 from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
-from recommender.pipeline import Engine, EngineConfig, get_engine
+from recommender.pipeline import Engine, EngineConfig, get_engine, lift_target
 from recommender.reranker import Reranker, pool_size, rerank
-from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackRow
+from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackFilter, TrackRow
 
 __all__ = [  # what Django code may use of the engine, besides the functions below
     "MIN_SECONDS",
@@ -53,11 +59,17 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "RankedTrack",
     "Reranker",
     "TrackCatalogue",
+    "TrackFilter",
     "decode_photo",
-    "describe_mood",
+    "describe_photo_mood",
     "embedding_to_bytes",
+    "lift_target",
+    "photo_arousal_for_words",
+    "photo_arousal_from_words",
+    "plain_reason",
     "pool_size",
     "rerank",
+    "strategy_label",
 ]
 
 logger = logging.getLogger(__name__)
@@ -126,14 +138,19 @@ def audio_analyser() -> AudioAnalyser:
     return MODELS.get("vibenet", AudioAnalyser)
 
 
-def photos_for_track(track: Mapping[str, Any], embeddings: list[np.ndarray]) -> list[tuple[int, float]]:
+def photos_for_track(
+    track: Mapping[str, Any], embeddings: list[np.ndarray], reference: Iterable[Mapping[str, Any]] = ()
+) -> list[tuple[int, float]]:
     """Music -> photo in Emo-CLIM's joint space: (position in embeddings, fit 0-1), best first. Embeddings
-    of another size (another encoder made them) cannot be compared and are left out."""
+    of another size (another encoder made them) cannot be compared and are left out. reference: a sample of
+    the catalogue's tracks, against which each photo's fit is taken (see rank_photos_for_track)."""
     heads = load_heads(str(DEFAULT_HEADS_DIR))
     usable = [i for i, e in enumerate(embeddings) if len(e) == heads.embedding_dim]
     if not usable:
         return []
-    order, scores = rank_photos_for_track(heads, TrackRow(**track), np.stack([embeddings[i] for i in usable]))
+    photos = np.stack([embeddings[i] for i in usable])
+    others = [TrackRow(**row) for row in reference]
+    order, scores = rank_photos_for_track(heads, TrackRow(**track), photos, others)
     return [(usable[int(i)], float(scores[int(i)])) for i in order]
 
 

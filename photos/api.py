@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -14,9 +16,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import User
+from accounts.throttle import RunBudgetThrottle
 from catalogue.models import Track
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.serializers import (
@@ -26,10 +28,11 @@ from photos.serializers import (
     PhotoUploadSerializer,
     RunCreateSerializer,
     RunSerializer,
+    chosen_mood,
 )
 from photos.services import feedback as feedback_service
+from photos.services import idempotency, runs
 from photos.services import photos as photo_service
-from photos.services import runs
 from photos.services.track_photos import photos_for_track
 
 
@@ -44,21 +47,60 @@ def _user(request: Request) -> User:
     return user
 
 
-def _start_run(request: Request, photo: Photo, options: dict[str, Any]) -> Response:
-    """Queue a run for the photo with the request's mode/top_k/context; 202 with the run's URL."""
-    run = runs.create_run(
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER,
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string (e.g. a UUID). A request repeated with the same key within a day answers "
+    "with the run the first one started instead of starting another; the same key with a different request "
+    "is a 422, and while the first request is still being handled a 409.",
+)
+IDEMPOTENCY_RESPONSES = {
+    409: OpenApiResponse(description="The first request with this Idempotency-Key is still being handled"),
+    422: OpenApiResponse(description="The Idempotency-Key was used before for a different request"),
+}
+
+
+def _start_run(request: Request, photo: Photo, options: dict[str, Any]) -> Run:
+    """Queue a run for the photo with the request's mode/top_k/context."""
+    return runs.create_run(
         photo,
         _user(request),
         mode=options.get("mode"),
         top_k=options.get("top_k"),
         context=options.get("context", ""),
+        mood=chosen_mood(options),
+        filters=options.get("filters"),
     )
-    return _accepted(request, run)
+
+
+def _once_per_key(
+    request: Request, scope: str, request_fingerprint: str, start: Callable[[], Run]
+) -> Response:
+    """Start a run (202), unless an earlier request with the same Idempotency-Key did: then answer with it."""
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return _accepted(request, start())
+    user = _user(request)
+    try:
+        with idempotency.reserve(user.pk, scope, key, request_fingerprint) as slot:
+            earlier = Run.objects.filter(pk=slot.run_id, user=user).first() if slot.run_id else None
+            if earlier is not None:
+                return _accepted(request, earlier)
+            run = start()
+            slot.record(run.pk)
+            return _accepted(request, run)
+    except idempotency.KeyRejected as exc:
+        return Response({"detail": str(exc)}, status=exc.status)
 
 
 def _accepted(request: Request, run: Run) -> Response:
-    data = RunSerializer(run, context={"request": request}).data
-    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+    # Read back: the dispatch (after commit) has recorded whether the broker took the task.
+    run.refresh_from_db()
+    data = RunSerializer(runs.as_seen_now(run), context={"request": request}).data
+    # str(): the URL is a DRF Hyperlink (a str subclass), which WSGI servers refuse as a header value.
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})
 
 
 class PhotoViewSet(
@@ -68,10 +110,9 @@ class PhotoViewSet(
 
     serializer_class = PhotoSerializer
     parser_classes = [MultiPartParser, FormParser]
-    throttle_scope = "uploads"
 
     def get_throttles(self) -> list[Any]:
-        return [ScopedRateThrottle()] if self.action == "create" else []
+        return [RunBudgetThrottle()] if self.action == "create" else []
 
     def get_queryset(self) -> QuerySet[Photo]:
         if _schema_only(self):
@@ -80,17 +121,29 @@ class PhotoViewSet(
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
-        responses={202: RunSerializer, 400: OpenApiResponse(description="Not a usable photo")},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            202: RunSerializer,
+            400: OpenApiResponse(description="Not a usable photo"),
+            **IDEMPOTENCY_RESPONSES,
+        },
     )
     def create(self, request: Request) -> Response:
         upload = PhotoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        try:
-            photo = photo_service.store_photo(_user(request), data["image"], data["image"].name)
-        except photo_service.PhotoRejected as exc:
-            raise ValidationError({"image": [str(exc)]}) from exc
-        return _start_run(request, photo, data)
+
+        def start() -> Run:
+            try:
+                photo = photo_service.store_photo(_user(request), data["image"], data["image"].name)
+            except photo_service.PhotoRejected as exc:
+                raise ValidationError({"image": [str(exc)]}) from exc
+            return _start_run(request, photo, data)
+
+        image = data["image"]
+        options = sorted((name, value) for name, value in data.items() if name != "image")
+        request_fingerprint = idempotency.fingerprint(image.name, image.size, options)
+        return _once_per_key(request, "photos", request_fingerprint, start)
 
     def perform_destroy(self, instance: Photo) -> None:
         photo_service.delete_photo(instance)
@@ -116,6 +169,10 @@ class RunViewSet(
     serializer_class = RunSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
+    def get_throttles(self) -> list[Any]:
+        # Each new run or retry queues inference: the same budget as uploads (API and web together).
+        return [RunBudgetThrottle()] if self.action in ("create", "retry") else []
+
     def get_queryset(self) -> QuerySet[Run]:
         if _schema_only(self):
             return Run.objects.none()
@@ -131,14 +188,25 @@ class RunViewSet(
             context["ratings"] = dict(rated.values_list("item_id", "rating"))
         return Response(self.get_serializer_class()(run, context=context).data)
 
-    @extend_schema(request=RunCreateSerializer, responses={202: RunSerializer})
+    @extend_schema(
+        request=RunCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            202: RunSerializer,
+            404: OpenApiResponse(description="No such photo of yours"),
+            **IDEMPOTENCY_RESPONSES,
+        },
+    )
     def create(self, request: Request) -> Response:
         """Run the recommender again for one of your photos (e.g. in the other mode)."""
         form = RunCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         photo = get_object_or_404(Photo, pk=data["photo"], owner=_user(request))
-        return _start_run(request, photo, data)
+        options = sorted(data.items())  # every option: the same key with other options is refused
+        return _once_per_key(
+            request, "runs", idempotency.fingerprint(options), lambda: _start_run(request, photo, data)
+        )
 
     @extend_schema(
         request=None, responses={202: RunSerializer, 409: OpenApiResponse(description="Not failed")}
@@ -148,7 +216,6 @@ class RunViewSet(
         run = self.get_object()
         if not runs.retry(run):
             return Response({"detail": "Only a failed run can be retried."}, status=status.HTTP_409_CONFLICT)
-        run.refresh_from_db()
         return _accepted(request, run)
 
 

@@ -47,6 +47,12 @@ class Run(models.Model):
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.MATCH)
     top_k = models.PositiveSmallIntegerField(default=10)
     context = models.CharField(max_length=500, blank=True, help_text="Words the user added about the photo.")
+    # A mood the user set by hand (on the photo's scale, 0-1), matched instead of the photo's own.
+    chosen_valence = models.FloatField(null=True, blank=True)
+    chosen_arousal = models.FloatField(null=True, blank=True)
+    filters = models.JSONField(
+        default=dict, blank=True, help_text="Which tracks the run may recommend (photos/services/filters.py)."
+    )
 
     valence = models.FloatField(null=True, blank=True)
     arousal = models.FloatField(null=True, blank=True)
@@ -67,9 +73,28 @@ class Run(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "dispatched_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(chosen_valence__isnull=True, chosen_arousal__isnull=True)
+                    # (a CHECK passes on NULL, so "both set" is said explicitly)
+                    | models.Q(chosen_valence__isnull=False, chosen_arousal__isnull=False)
+                    & models.Q(chosen_valence__gte=0, chosen_valence__lte=1)
+                    & models.Q(chosen_arousal__gte=0, chosen_arousal__lte=1)
+                ),
+                name="chosen_mood_both_or_neither_in_0_1",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} ({self.status})"
+
+    @property
+    def chosen_mood(self) -> tuple[float, float] | None:
+        """The (valence, arousal) the user chose for this run, if any."""
+        if self.chosen_valence is None or self.chosen_arousal is None:
+            return None
+        return (self.chosen_valence, self.chosen_arousal)
 
     @property
     def is_finished(self) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.urls import reverse
@@ -8,6 +9,7 @@ from rest_framework import serializers
 
 from catalogue.serializers import TrackSerializer
 from photos.models import Feedback, Photo, Run, RunItem
+from photos.services import filters as run_filters
 from photos.services import runs
 
 
@@ -32,7 +34,51 @@ class PhotoMatchSerializer(serializers.Serializer[None]):
     score = serializers.FloatField(help_text="0-1: how well the photo fits the track")
 
 
-class PhotoUploadSerializer(serializers.Serializer[None]):
+class RunOptionFields(serializers.Serializer[None]):
+    """A run's options besides mode and top_k: a mood set by hand (valence and arousal, both or neither, on
+    the scale of a run's `mood`) and filters on the tracks it may recommend."""
+
+    valence = serializers.FloatField(
+        min_value=0.0, max_value=1.0, required=False, help_text="Match this valence instead of the photo's."
+    )
+    arousal = serializers.FloatField(
+        min_value=0.0, max_value=1.0, required=False, help_text="Match this arousal instead of the photo's."
+    )
+
+    genres = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=run_filters.MAX_GENRES,
+        help_text="Only tracks of these genres.",
+    )
+    energy_min = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    energy_max = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    tempo_min = serializers.FloatField(min_value=0.0, max_value=300.0, required=False, help_text="BPM")
+    tempo_max = serializers.FloatField(min_value=0.0, max_value=300.0, required=False, help_text="BPM")
+    decade = serializers.IntegerField(
+        min_value=1900, max_value=2100, required=False, help_text="Only tracks of this decade, e.g. 1990."
+    )
+    language = serializers.CharField(
+        max_length=35, required=False, allow_blank=True, help_text="Only tracks in this language, e.g. en."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("valence" in attrs) != ("arousal" in attrs):
+            raise serializers.ValidationError("Give both valence and arousal to choose a mood, or neither.")
+        if not all(math.isfinite(attrs[key]) for key in ("valence", "arousal") if key in attrs):
+            raise serializers.ValidationError("valence and arousal must be numbers between 0 and 1")
+        try:
+            attrs["filters"] = run_filters.clean(attrs)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return attrs
+
+
+def chosen_mood(data: dict[str, Any]) -> tuple[float, float] | None:
+    return (data["valence"], data["arousal"]) if "valence" in data else None
+
+
+class PhotoUploadSerializer(RunOptionFields):
     image = serializers.FileField(help_text="The photo: JPEG, PNG, WebP, GIF, BMP or TIFF.")
     mode = serializers.ChoiceField(choices=Run.Mode.choices, required=False)
     top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
@@ -40,7 +86,7 @@ class PhotoUploadSerializer(serializers.Serializer[None]):
     context = serializers.CharField(max_length=500, required=False, allow_blank=True)  # type: ignore[assignment]
 
 
-class RunCreateSerializer(serializers.Serializer[None]):
+class RunCreateSerializer(RunOptionFields):
     photo = serializers.IntegerField(help_text="Id of one of your photos.")
     mode = serializers.ChoiceField(choices=Run.Mode.choices, required=False)
     top_k = serializers.IntegerField(min_value=1, max_value=runs.MAX_TOP_K, required=False)
@@ -71,9 +117,15 @@ class MoodSerializer(serializers.Serializer[None]):
     descriptors = serializers.ListField(child=serializers.CharField(), help_text="colour words")
 
 
+class ChosenMoodSerializer(serializers.Serializer[None]):
+    valence = serializers.FloatField()
+    arousal = serializers.FloatField()
+
+
 class RunSerializer(serializers.ModelSerializer[Run]):
     url = serializers.HyperlinkedIdentityField(view_name="run-detail")
     message = serializers.SerializerMethodField()
+    chosen_mood = serializers.SerializerMethodField(help_text="The mood set by hand for this run, if any.")
     mood = serializers.SerializerMethodField()
     items = serializers.SerializerMethodField()
 
@@ -88,6 +140,8 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "mode",
             "top_k",
             "context",
+            "chosen_mood",
+            "filters",
             "mood",
             "engine_version",
             "catalogue_version",
@@ -98,8 +152,13 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "items",
         )
 
+    @extend_schema_field(ChosenMoodSerializer(allow_null=True))
+    def get_chosen_mood(self, run: Run) -> dict[str, float] | None:
+        mood = run.chosen_mood
+        return {"valence": mood[0], "arousal": mood[1]} if mood else None
+
     def get_message(self, run: Run) -> str:
-        return runs.user_message(run)
+        return runs.user_message(run) or run_filters.empty_message(run)
 
     @extend_schema_field(MoodSerializer(allow_null=True))
     def get_mood(self, run: Run) -> dict[str, object] | None:

@@ -15,9 +15,11 @@ from photos.services import execution, runs
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name=runs.RUN_TASK)
-def run_recommendation(run_id: int) -> None:
-    execution.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
+@shared_task(name=runs.RUN_TASK, bind=True)
+def run_recommendation(self: Any, run_id: int) -> None:
+    # Redelivered: the worker that had this message was lost mid-run (late acknowledgement).
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    execution.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}", redelivered=redelivered)
 
 
 # Runs queued before the photos app got its name (it was the Django app `recommender`) carry the old task

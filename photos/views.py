@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.db.models import OuterRef, Subquery
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import throttle
 from accounts.models import User
 from catalogue.models import Track
-from photos.forms import UploadForm
+from photos.forms import FilterForm, UploadForm, rerun_options
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.services import feedback as feedback_service
+from photos.services import filters, results, runs
 from photos.services import photos as photo_service
-from photos.services import runs
 from photos.services.track_photos import photos_for_track
 
 UPLOADS_PER_MINUTE = throttle.per_minute("uploads")
@@ -28,8 +31,12 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The upload page for a signed-in user; for a visitor, what Photophone does, with a sample result."""
+    if not request.user.is_authenticated:
+        if request.method != "GET":
+            return redirect_to_login(request.get_full_path())
+        return render(request, "photos/landing.html")
     user = _user(request)
     form = UploadForm(request.POST or None, request.FILES or None, initial={"mode": user.default_mode})
     status = 200
@@ -48,12 +55,18 @@ def home(request: HttpRequest) -> HttpResponse:
                     photo,
                     user,
                     mode=form.cleaned_data["mode"],
+                    top_k=results.web_top_k(),
                     context=form.cleaned_data.get("context", ""),
                 )
                 return redirect("photos:run", pk=run.pk)
         if status == 200:
             status = 400
-    recent = Run.objects.filter(user=user).select_related("photo")[:6]
+    latest_run = Run.objects.filter(photo=OuterRef("pk")).order_by("-created_at")
+    recent = Photo.objects.filter(owner=user).annotate(
+        latest_run=Subquery(latest_run.values("pk")[:1]),
+        latest_status=Subquery(latest_run.values("status")[:1]),
+        latest_mood=Subquery(latest_run.values("mood_summary")[:1]),
+    )[:6]
     return render(request, "photos/home.html", {"form": form, "recent": recent}, status=status)
 
 
@@ -62,21 +75,32 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = runs.as_seen_now(
         get_object_or_404(Run.objects.select_related("photo"), pk=pk, user=_user(request))
     )
-    items = list(run.items.select_related("track")) if run.status == Run.Status.DONE else []
+    stored = run.items.count() if run.status == Run.Status.DONE else 0
+    shown = results.shown_count(request.GET.get("show"), stored)
+    items = list(run.items.select_related("track")[:shown]) if stored else []
     ratings = dict(
         Feedback.objects.filter(user=_user(request), item__run=run).values_list("item_id", "rating")
     )
-    for item in items:
-        item.my_rating = ratings.get(item.pk)  # type: ignore[attr-defined]
-    top_emotions = sorted(run.emotions.items(), key=lambda kv: kv[1], reverse=True)[:3]
+    more = min(shown + results.page_size(), stored) if stored > shown else 0
     return render(
         request,
         "photos/run.html",
         {
             "run": run,
-            "items": items,
+            "items": results.shown_items(run, items, ratings),
+            "photo_mood": results.photo_mood(run),
+            "chosen_mood": results.chosen_mood(run),
+            "map": results.mood_map(run),
+            "filter_words": filters.describe(run.filters),
+            "filter_form": FilterForm(initial=run.filters, choices=filters.choices())
+            if run.status == Run.Status.DONE
+            else None,
             "message": runs.user_message(run),
-            "top_emotions": [(label, round(p * 100)) for label, p in top_emotions],
+            "top_emotions": results.top_emotions(run),
+            "more": more,
+            "more_count": more - len(items),
+            "more_anchor": items[-1].pk if more else None,
+            "can_extend": stored and stored <= shown and run.top_k < runs.MAX_TOP_K,
         },
     )
 
@@ -103,10 +127,14 @@ def rerun(request: HttpRequest, pk: int) -> HttpResponse:
     if run.status == Run.Status.FAILED:
         runs.retry(run)
         return redirect("photos:run", pk=run.pk)
-    mode = request.POST.get("mode") or run.mode
-    if mode not in Run.Mode.values:
-        mode = run.mode
-    new_run = runs.create_run(run.photo, _user(request), mode=mode, top_k=run.top_k, context=run.context)
+    try:
+        options = rerun_options(request.POST, run)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("photos:run", pk=run.pk)
+    new_run = runs.create_run(run.photo, _user(request), context=run.context, **options)
+    if request.POST.get("more"):
+        return redirect(reverse("photos:run", args=[new_run.pk]) + f"?show={run.top_k + results.page_size()}")
     return redirect("photos:run", pk=new_run.pk)
 
 
@@ -129,7 +157,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "That rating was not understood.")
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"item": item.pk, "rating": rating})
-    return redirect(reverse("photos:run", args=[item.run_id]) + f"#item-{item.pk}")
+    return redirect(reverse("photos:run", args=[item.run_id]) + f"?show={item.rank}#item-{item.pk}")
 
 
 @login_required
@@ -154,7 +182,8 @@ def photo_image(request: HttpRequest, pk: int) -> FileResponse:
     """Photos are private: served only to their owner, never from a public media URL."""
     photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
+    # Short: a deleted photo must not linger in the browser's cache.
+    response["Cache-Control"] = "private, max-age=60"
     return response
 
 
@@ -165,3 +194,9 @@ def delete_photo(request: HttpRequest, pk: int) -> HttpResponse:
     photo_service.delete_photo(photo)
     messages.success(request, "The photo, its results and its ratings were deleted.")
     return redirect("photos:history")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

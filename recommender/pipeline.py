@@ -30,7 +30,7 @@ from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .config import CLIP, EngineConfig
-from .describe import describe_mood, describe_photo
+from .describe import describe_photo, describe_photo_mood
 from .devices import resolve_device
 from .diversity import artist_codes, distinct_artists, diversify
 from .encoder_factory import make_encoder
@@ -47,7 +47,7 @@ from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, Strateg
 from .strategies.base import representations_version
 from .text import MINILM, use_embedding_store
 from .threads import configure_threads
-from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackRow
+from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackFilter, TrackRow
 
 Mode = Literal["match", "lift"]
 
@@ -234,13 +234,23 @@ class Engine:
         feedback: Iterable[FeedbackItem] = (),
         mode: Mode = "match",
         context: str = "",
+        mood_override: tuple[float, float] | None = None,
+        only: TrackFilter | None = None,
     ) -> Ranking:
         """The top_k tracks for this photo, best first, each with per-strategy scores and reasons (built
         when read: see ranking.py).
 
-        context: words the user added about the photo, for strategies that read text."""
+        context: words the user added about the photo, for strategies that read text.
+        mood_override: a (valence, arousal) the user chose, on the photo's scale: it replaces the photo's
+        own V/A as the mood to match (mode is then ignored).
+        only: rank only these tracks (the user's filters): a boolean mask over the catalogue's rows is
+        and-ed with the candidates, and the search widens until enough allowed tracks are found."""
         if context:
             photo = replace(photo, context=context)
+        chosen = None
+        if mood_override is not None:
+            chosen = (float(np.clip(mood_override[0], 0, 1)), float(np.clip(mood_override[1], 0, 1)))
+            photo, mode = replace(photo, valence=chosen[0], arousal=chosen[1]), "match"
         if top_k <= 0 or len(catalogue) == 0:
             return Ranking.empty()
         if mode not in ("match", "lift"):
@@ -250,18 +260,26 @@ class Engine:
         target = (mood[0], align_arousal(mood[1], catalogue)) if self.config.align_arousal else mood
         ratings = Ratings.from_feedback(list(feedback))
         artists = artist_codes(catalogue.artists)
+        allowed = None if only is None else np.isin(np.asarray(catalogue.track_ids), only.track_ids)
+        reachable = catalogue.positioned_count
+        if allowed is not None:
+            reachable = int(np.count_nonzero(allowed & np.asarray(catalogue.has_position)))
+            if reachable == 0:
+                return Ranking.empty()
 
         pool = max(self.config.candidate_pool, 4 * top_k)
         while True:
-            candidates = self._candidates(photo, catalogue, target, pool, ratings)
+            candidates = self._candidates(photo, catalogue, target, pool, ratings, allowed, reachable)
             results, personal, total, order = self._rank(photo, target, catalogue, candidates, ratings)
-            exhausted = pool >= catalogue.positioned_count
+            exhausted = pool >= reachable
             if exhausted or distinct_artists(order, artists[candidates], top_k):
                 break
             pool *= 4  # artists repeat inside the pool: widen it before settling for repeats
 
         shown = order[:top_k]
-        head = self._photo_reason(photo, mood, lifted)
+        head = self._photo_reason(photo, mood, lifted, chosen is not None)
+        if only is not None and only.description:
+            head += f"; only tracks that pass your filters: {only.description}"
 
         def explain(entries: np.ndarray) -> list[list[str]]:
             positions = shown[entries]
@@ -272,7 +290,9 @@ class Engine:
                 for j in range(len(positions))
             ]
 
-        unscored = self._unpositioned(catalogue, ratings, top_k - len(shown)) if len(shown) < top_k else None
+        unscored = None
+        if len(shown) < top_k:
+            unscored = self._unpositioned(catalogue, ratings, top_k - len(shown), allowed)
         return Ranking(
             track_ids=np.asarray(catalogue.track_ids)[candidates[shown]],
             scores=total[shown],
@@ -288,12 +308,16 @@ class Engine:
         target: tuple[float, float],
         pool: int,
         ratings: Ratings,
+        allowed: np.ndarray | None = None,
+        reachable: int | None = None,
     ) -> np.ndarray:
-        """Catalogue rows to score, in row order: every positioned track when the pool covers them (a
-        whole-catalogue request needs no search), else the V/A neighbours of the target, what each
-        strategy with its own search proposes, and the liked tracks."""
+        """Catalogue rows to score, in row order: every positioned (allowed) track when the pool covers
+        them (a whole-catalogue request needs no search), else the V/A neighbours of the target, what each
+        strategy with its own search proposes, and the liked tracks; only allowed rows when a filter is on."""
         has_position = np.asarray(catalogue.has_position)
-        if pool >= catalogue.positioned_count:
+        if allowed is not None:
+            has_position = has_position & allowed
+        if pool >= (catalogue.positioned_count if reachable is None else reachable):
             return np.flatnonzero(has_position)
         chosen = np.zeros(len(catalogue), dtype=bool)
         chosen[catalogue.candidates(target, pool)] = True
@@ -325,19 +349,25 @@ class Engine:
         return results, personal, total, order
 
     @staticmethod
-    def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool) -> str:
+    def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool, chosen: bool) -> str:
+        if chosen:
+            words = describe_photo_mood(*target)
+            return f"the mood you chose: {words} (valence {target[0]:.2f}, arousal {target[1]:.2f})"
         text = describe_photo(photo)
         if lifted:
             text += (
-                f"; lifting the mood: aiming for {describe_mood(*target)} music "
+                f"; lifting the mood: aiming for {describe_photo_mood(*target)} music "
                 f"(valence {target[0]:.2f}, arousal {target[1]:.2f})"
             )
         return text
 
     @staticmethod
-    def _unpositioned(catalogue: TrackCatalogue, ratings: Ratings, limit: int) -> np.ndarray:
-        """Ids of up to limit tracks without a mood position (not disliked), one per artist first."""
-        rows = np.flatnonzero(~np.asarray(catalogue.has_position))
+    def _unpositioned(
+        catalogue: TrackCatalogue, ratings: Ratings, limit: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Ids of up to limit tracks without a mood position (not disliked, allowed), one per artist first."""
+        unpositioned = ~np.asarray(catalogue.has_position)
+        rows = np.flatnonzero(unpositioned if allowed is None else unpositioned & allowed)
         ids = np.asarray(catalogue.track_ids)[rows]
         rows = rows[~np.isin(ids, np.fromiter(ratings.disliked, np.int64, len(ratings.disliked)))]
         order = diversify(rows, artist_codes(catalogue.artists))

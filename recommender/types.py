@@ -84,6 +84,14 @@ class TrackRow:
 
 
 @dataclass(frozen=True)
+class TrackFilter:
+    """The tracks a user's filters allow (their ids) and the filters in words, for the reasons."""
+
+    track_ids: np.ndarray
+    description: str
+
+
+@dataclass(frozen=True)
 class FeedbackItem:
     """One rating by the current user: +1 liked, -1 disliked, with the mood of the photo it was rated for."""
 

@@ -7,7 +7,10 @@ How a file is read:
   non-blank `{` means JSON Lines). CSV delimiter: tab for .tsv, else the most frequent of `,` `;` tab
   in the header line.
 - The file is streamed (never read whole into memory) and decoded line by line as UTF-8; a row with
-  bytes that are not UTF-8 is rejected with its line number, the other rows still import.
+  bytes that are not UTF-8 is rejected with its line number, the other rows still import. A file that
+  starts with a UTF-16 or UTF-32 byte-order mark is read in that encoding.
+- Text that PostgreSQL cannot store (a NUL character, a lone surrogate), JSON nested too deeply or a
+  number with thousands of digits rejects its row, like any other bad value.
 - Line numbers are physical lines, 1-based; a CSV header is line 1. A CSV record with a quoted
   multi-line field is reported by the line it starts on.
 - Empty cells and the markers NA, N/A, NaN, nan, null, NULL, None are missing values: a missing feature
@@ -41,7 +44,7 @@ from tqdm import tqdm
 
 from .formats import read_csv, read_jsonl
 from .report import ImportFileError, ImportReport, ReadState, RejectedRow
-from .sources import LineReader, Source, detect_format
+from .sources import LineReader, Source, as_utf8, detect_format
 from .writer import BATCH_SIZE, write
 
 __all__ = ["BATCH_SIZE", "ImportFileError", "ImportReport", "RejectedRow", "import_tracks"]
@@ -65,7 +68,10 @@ def import_tracks(
     state = ReadState(ImportReport(source=str(name)))
     show = progress and sys.stderr.isatty()
     with Source(source) as (chunks, total):
-        lines = LineReader(chunks)
+        utf8_chunks, wide_encoding = as_utf8(chunks, str(name))
+        if wide_encoding:
+            state.report.warnings.append(f"the file is {wide_encoding} (it starts with a byte-order mark)")
+        lines = LineReader(utf8_chunks)
         fmt = detect_format(str(name), lines.peek())
         state.report.format = fmt
         with tqdm(total=total, unit="B", unit_scale=True, desc="reading", disable=not show) as bar:

@@ -19,6 +19,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "album": ("album", "track_album_name"),
     "year": ("year",),
     "genre": ("genre", "playlist_genre"),
+    "language": ("language",),
     "musicbrainz_recording_id": ("musicbrainz_recording_id", "mbid"),
     "isrc": ("isrc",),
     "spotify_id": ("spotify_id",),
@@ -34,7 +35,12 @@ KNOWN_COLUMNS = frozenset({*(c for names in ALIASES.values() for c in names), RE
 
 
 def normalise_column(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+    """Lower case, runs of spaces and dashes as one underscore; characters that cannot be shown or stored
+    (NUL, other control characters, lone surrogates) escaped, so the column can be named in the report."""
+    name = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
 def plan_columns(columns: Iterable[str]) -> dict[str, str]:

@@ -87,10 +87,16 @@ def read_jsonl(lines: LineReader, state: ReadState) -> Iterator[None]:
         except json.JSONDecodeError as exc:
             state.reject(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
+        except RecursionError:
+            state.reject(number, "invalid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() digits
+            state.reject(number, f"invalid JSON: {_first_line(exc)}")
+            continue
         if not isinstance(obj, dict):
             state.reject(number, f"expected a JSON object, found {type(obj).__name__}")
             continue
-        raw = {normalise_column(str(key)): value for key, value in obj.items()}
+        raw = {normalise_column(key): value for key, value in obj.items()}
         plan = plan_columns(raw)
         if not checked:
             check_required(plan, state.report.source, f"first JSON object (line {number})")
@@ -98,3 +104,7 @@ def read_jsonl(lines: LineReader, state: ReadState) -> Iterator[None]:
         note_columns(state, plan, raw)
         accept(state, number, raw, plan)
         yield None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).split(";")[0].splitlines()[0] if str(exc) else type(exc).__name__

@@ -28,7 +28,7 @@ def _max_length(name: str) -> int:
     return model_field.max_length or 0
 
 
-TEXT_FIELDS = ("external_id", "title", "artist", "album", "genre", "licence_note")
+TEXT_FIELDS = ("external_id", "title", "artist", "album", "genre", "language", "licence_note")
 TEXT_LIMITS = {name: _max_length(name) for name in TEXT_FIELDS}
 # name -> (low, high, integer); the bounds are inclusive. Tempo's lower bound is exclusive (see _feature).
 _SCALED: dict[str, tuple[float, float, bool]] = {
@@ -118,9 +118,20 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() in NULL_MARKERS)
 
 
+def _storable(text: str, name: str) -> str:
+    """The text, when PostgreSQL can store it: no NUL character and no lone surrogate (JSON's \\ud800)."""
+    if "\x00" in text:
+        raise RowError(f"{name} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RowError(f"{name} contains a lone surrogate (not valid Unicode)") from None
+    return text
+
+
 def _text(value: Any, name: str) -> str:
     if isinstance(value, str):
-        text = value.strip()
+        text = _storable(value.strip(), name)
         return "" if text in NULL_MARKERS else text
     if value is None:
         return ""
@@ -194,7 +205,7 @@ def _tags(raw: Mapping[str, Any]) -> list[str]:
             tags.extend(TAG_SEPARATORS.split(value) if column == "tags" else [value])
         else:
             raise RowError(f"{column} must be text or a list, not {type(value).__name__}")
-    return _unique_tags(tags)
+    return _unique_tags(_storable(tag, "a tag") for tag in tags)
 
 
 def _unique_tags(tags: Iterable[str]) -> list[str]:

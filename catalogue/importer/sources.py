@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
+import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import requests
+from django.conf import settings
 
 from .report import ImportFileError
 
 CHUNK_SIZE = 1 << 16
 HTTP_TIMEOUT = (10, 60)  # connect, read (seconds)
+MAX_REDIRECTS = 5
 
 
 class Source:
@@ -40,7 +45,7 @@ class Source:
 
     def _url(self, url: str) -> tuple[Iterator[bytes], int | None]:
         try:
-            response = requests.get(url, stream=True, timeout=HTTP_TIMEOUT)
+            response = _get_public(url)
             response.raise_for_status()
         except requests.RequestException as exc:
             raise ImportFileError(f"cannot download {url}: {exc}") from None
@@ -60,6 +65,98 @@ class Source:
     def __exit__(self, *exc: object) -> None:
         for handle in self._close:
             handle.close()
+
+
+# Byte-order marks of the wide encodings, longest first (UTF-32 LE's starts with UTF-16 LE's).
+WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def as_utf8(chunks: Iterator[bytes], name: str) -> tuple[Iterator[bytes], str | None]:
+    """The chunks re-encoded as UTF-8 when the file starts with a UTF-16 or UTF-32 byte-order mark (and the
+    encoding's name), else unchanged (and None). A wide encoding without a mark (every other byte NUL) cannot
+    be read as UTF-8 and is refused with a message saying so."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= 4:
+            break
+    rest = _prepend(head, chunks)
+    encoding = next((enc for bom, enc in WIDE_BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        sample = head[:4096]
+        if len(sample) >= 8 and sample.count(0) > len(sample) // 4:
+            raise ImportFileError(
+                f"{name} is not UTF-8 text (it looks like UTF-16 or UTF-32 without a byte-order mark); "
+                "save it as UTF-8"
+            )
+        return rest, None
+    return _transcode(rest, encoding, name), encoding.upper()
+
+
+def _prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from chunks
+
+
+def _transcode(chunks: Iterator[bytes], encoding: str, name: str) -> Iterator[bytes]:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    try:
+        for chunk in chunks:
+            yield decoder.decode(chunk).encode("utf-8")
+            offset += len(chunk)
+        yield decoder.decode(b"", final=True).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{name}: not valid {encoding.upper()} near byte {offset + exc.start}; save the file as UTF-8"
+        ) from None
+
+
+def _get_public(url: str) -> requests.Response:
+    """GET the URL (streamed), following up to MAX_REDIRECTS redirects, each hop checked by _check_address:
+    an import must not be a way to reach the server's own network."""
+    with requests.Session() as session:
+        for _ in range(MAX_REDIRECTS + 1):
+            _check_address(url)
+            response = session.get(url, stream=True, timeout=HTTP_TIMEOUT, allow_redirects=False)
+            if not response.is_redirect:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+    raise ImportFileError(f"cannot download {url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _check_address(url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, a loopback, private, link-local or otherwise non-public
+    address, unless settings.IMPORT_ALLOW_PRIVATE_URLS (e.g. a catalogue served on the local network)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ImportFileError(f"cannot download {url}: only http and https addresses are imported")
+    if settings.IMPORT_ALLOW_PRIVATE_URLS:
+        return
+    try:
+        found = socket.getaddrinfo(parsed.hostname, None, type=socket.SOCK_STREAM)
+        addresses = {str(info[4][0]) for info in found}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ImportFileError(f"cannot download {url}: {parsed.hostname} not found ({exc})") from None
+    for address in sorted(addresses):
+        if not is_public(ipaddress.ip_address(address.split("%")[0])):
+            raise ImportFileError(
+                f"cannot download {url}: {parsed.hostname} is a loopback, private or reserved address "
+                f"({address}); set IMPORT_ALLOW_PRIVATE_URLS=1 to import from such addresses"
+            )
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
 
 
 def _chunks(handle: IO[bytes] | IO[str]) -> Iterator[bytes]:

@@ -21,10 +21,18 @@ from django.utils import timezone
 
 from catalogue.models import Track
 from inference import adapter
-from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_mood
+from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_photo_mood
 from photos.models import Photo, Run
 from photos.services import run_statements
-from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, UNEXPECTED_MESSAGE, claim, fail, ranking_index
+from photos.services.filters import track_filter
+from photos.services.runs import (
+    EMPTY_CATALOGUE_MESSAGE,
+    UNEXPECTED_MESSAGE,
+    WORKER_LOST_MESSAGE,
+    claim,
+    fail,
+    ranking_index,
+)
 from registry import serving as registry_serving
 
 logger = logging.getLogger(__name__)
@@ -33,10 +41,13 @@ MISSING_FILE_MESSAGE = "The photo's file is missing; please upload it again."
 UNREADABLE_MESSAGE = "The stored photo could not be read; please upload it again."
 
 
-def execute(run_id: int, worker: str) -> None:
-    """Run this run (and, when the engine batches, other queued runs with it)."""
-    run = claim(run_id, worker)
+def execute(run_id: int, worker: str, *, redelivered: bool = False) -> None:
+    """Run this run (and, when the engine batches, other queued runs with it). `redelivered`: the broker
+    sent the task again because the worker that had it was lost (see runs.claim)."""
+    run = claim(run_id, worker, redelivered=redelivered)
     if run is None:
+        if redelivered:  # lost its worker MAX_ATTEMPTS times: give up (a no-op when it is not running)
+            fail(run_id, WORKER_LOST_MESSAGE)
         logger.info("run %s already claimed or finished; skipping", run_id)
         return
     config = adapter.engine_config()
@@ -109,6 +120,8 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                     feedback=user_feedback(run.user_id),
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
+                    mood_override=run.chosen_mood,
+                    only=track_filter(run.filters),
                 )
                 shown = registry_serving.rerank(ranked, analysis, catalogue, run.top_k)
                 _store_result(run, analysis, shown, adapter.engine_version(), version)
@@ -143,7 +156,7 @@ def _store_result(
         "arousal": analysis.arousal,
         "emotions": {k: round(float(v), 4) for k, v in analysis.emotions.items()},
         "descriptors": list(analysis.descriptors),
-        "mood_summary": describe_mood(analysis.valence, analysis.arousal),
+        "mood_summary": describe_photo_mood(analysis.valence, analysis.arousal),
         "engine_version": engine_version,
         "catalogue_version": catalogue_version,
         "finished_at": timezone.now(),

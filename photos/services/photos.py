@@ -9,10 +9,11 @@ import warnings
 from pathlib import PurePath
 from typing import IO
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from accounts.models import User
 from photos.models import Photo
@@ -37,9 +38,13 @@ def _read_limited(upload: IO[bytes], limit: int) -> bytes:
 
 
 def clean_photo_bytes(data: bytes, filename: str) -> bytes:
-    """Check an upload and return it re-encoded without any metadata (EXIF, GPS, ICC comments).
+    """Check an upload and return its pixels re-encoded as a new JPEG: no EXIF, GPS, ICC profile, XMP or
+    comment survives, because nothing but the pixels is copied.
 
-    Raises PhotoRejected with a message for the user for anything that is not a usable photo.
+    Decoding is bounded: a JPEG is decoded at the smallest scale (1/2, 1/4 or 1/8) that still covers the
+    stored size (Pillow's draft mode), and the size to decode, read from the header before a single pixel
+    is, must be within settings.PHOTO_MAX_PIXELS. Raises PhotoRejected with a message for the user for
+    anything that is not a usable photo.
     """
     extension = PurePath(filename or "").suffix.lower()
     if extension and extension not in ALLOWED_EXTENSIONS:
@@ -55,13 +60,17 @@ def clean_photo_bytes(data: bytes, filename: str) -> bytes:
             image = Image.open(io.BytesIO(data))
             if image.format not in ALLOWED_FORMATS:
                 raise PhotoRejected(f"{image.format} images are not accepted; upload a JPEG or PNG photo.")
-            width, height = image.size
-            # Check the declared size before decoding a single pixel: this is what stops decompression bombs.
+            declared_width, declared_height = image.size
+            if image.format in ("JPEG", "MPO"):
+                image.draft(None, _stored_size(declared_width, declared_height))
+            width, height = image.size  # what will be decoded (after draft)
+            # Checked before decoding a single pixel: this is what stops decompression bombs.
             if width * height > max_pixels:
                 raise PhotoRejected(
-                    f"The image is {width}x{height} pixels; "
+                    f"The image is {declared_width}x{declared_height} pixels; "
                     f"the limit is {max_pixels // 1_000_000} megapixels."
                 )
+            orientation = image.getexif().get(ORIENTATION_TAG)
             image.load()
     except PhotoRejected:
         raise
@@ -72,18 +81,60 @@ def clean_photo_bytes(data: bytes, filename: str) -> bytes:
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoRejected("The image is truncated or damaged; please upload the original file.") from exc
 
-    # Apply the EXIF orientation, then drop every piece of metadata by re-encoding the pixels only.
-    pixels: Image.Image = ImageOps.exif_transpose(image) or image
+    pixels = _eight_bit(image)
+    pixels.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))  # early, so the steps below work on few pixels
+    if orientation in EXIF_TRANSPOSE:
+        pixels = pixels.transpose(EXIF_TRANSPOSE[orientation])
     if pixels.mode not in ("RGB", "L"):
         background = Image.new("RGB", pixels.size, (255, 255, 255))
         rgba = pixels.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         pixels = background
-    pixels = pixels.convert("RGB")
-    pixels.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))
+    rgb = pixels.convert("RGB")
+    bare = Image.frombytes("RGB", rgb.size, rgb.tobytes())  # the pixels only: no info (comment, XMP...)
     output = io.BytesIO()
-    pixels.save(output, "JPEG", quality=90, optimize=True)
+    bare.save(output, "JPEG", quality=90, optimize=True)
     return output.getvalue()
+
+
+def _stored_size(width: int, height: int) -> tuple[int, int]:
+    """The size the photo is stored at: the long side at most STORED_MAX_SIDE, the aspect kept."""
+    scale = min(1.0, STORED_MAX_SIDE / max(width, height, 1))
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+ORIENTATION_TAG = 0x0112
+EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """The image in a mode with 8 bits per channel. 16-bit greyscale (I;16*, or I from a 16-bit PNG) is
+    scaled down, not clipped at 255 (which made it almost white); 1-bit and palette images are expanded
+    so that resizing can smooth them."""
+    mode = image.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        values = np.asarray(image)
+        if mode == "F":
+            top = 1.0 if float(values.max(initial=0)) <= 1.0 else 255.0
+            scaled = np.clip(values * (255.0 / top), 0, 255)
+        elif int(values.max(initial=0)) > 255 or mode.startswith("I;16"):
+            scaled = np.clip(values, 0, 65535) >> 8
+        else:
+            scaled = np.clip(values, 0, 255)
+        return Image.fromarray(scaled.astype(np.uint8), "L")
+    if mode == "1":
+        return image.convert("L")
+    if mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image
 
 
 def store_photo(owner: User, upload: IO[bytes], filename: str) -> Photo:

@@ -39,15 +39,24 @@ def _when(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def claim_returning(run_id: int, worker: str, now: datetime) -> Run | None:
+def claim_returning(run_id: int, worker: str, now: datetime, take_over_below: int = 0) -> Run | None:
     """Take a pending run for this worker and count the attempt; the run as claimed (with its photo's
-    stored file name as `photo_image`), or None when another worker has it or it is not pending."""
+    stored file name as `photo_image`), or None when another worker has it or it is not pending. A
+    running run is taken over too while it has had fewer than `take_over_below` attempts (0: never)."""
     claimed = list(
         Run.objects.raw(
             f"UPDATE {_RUN} SET status = %s, started_at = %s, worker = %s, error = '', "
-            f"attempts = attempts + 1 WHERE id = %s AND status = %s "
+            f"attempts = attempts + 1 WHERE id = %s AND (status = %s OR (status = %s AND attempts < %s)) "
             f"RETURNING *, (SELECT image FROM {_PHOTO} WHERE {_PHOTO}.id = {_RUN}.photo_id) AS photo_image",
-            [Run.Status.RUNNING, _when(now), worker[:200], run_id, Run.Status.PENDING],
+            [
+                Run.Status.RUNNING,
+                _when(now),
+                worker[:200],
+                run_id,
+                Run.Status.PENDING,
+                Run.Status.RUNNING,
+                take_over_below,
+            ],
         )
     )
     return claimed[0] if claimed else None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +19,7 @@ from config.celery import publish
 from inference import adapter
 from inference.adapter import TrackCatalogue
 from photos.models import Photo, Run
+from photos.services import filters as run_filters
 from photos.services import run_statements
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ NO_WORKER_MESSAGE = "No worker picked up this photo in time. Please try again in
 UNEXPECTED_MESSAGE = "Something went wrong while analysing this photo. Please try again."
 EMPTY_CATALOGUE_MESSAGE = "The catalogue has no active tracks with a mood yet; ask an admin to import some."
 MAX_TOP_K = 100
+MAX_ATTEMPTS = 3  # a run whose worker is lost is taken over by another worker until this many attempts
 RUN_TASK = "photos.tasks.run_recommendation"  # sent by name: tasks.py imports this module
 
 
@@ -40,10 +44,24 @@ def ranking_index() -> tuple[str, TrackCatalogue]:
 
 
 def create_run(
-    photo: Photo, user: User, *, mode: str | None = None, top_k: int | None = None, context: str = ""
+    photo: Photo,
+    user: User,
+    *,
+    mode: str | None = None,
+    top_k: int | None = None,
+    context: str = "",
+    mood: tuple[float, float] | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> Run:
-    """Create a pending run and hand it to a worker once the transaction commits."""
+    """Create a pending run and hand it to a worker once the transaction commits. mood: a (valence,
+    arousal) the user chose (photo scale, 0-1), matched instead of the photo's own; filters: which tracks
+    it may recommend (see filters.clean). ValueError, and no run, when either makes no sense."""
+    if mood is not None and not all(0.0 <= value <= 1.0 for value in mood):
+        raise ValueError("a chosen mood's valence and arousal must each be between 0 and 1")
+    chosen = {"chosen_valence": mood[0], "chosen_arousal": mood[1]} if mood is not None else {}
     run = Run.objects.create(
+        **chosen,
+        filters=run_filters.clean(filters or {}),
         photo=photo,
         user=user,
         mode=mode or user.default_mode,
@@ -62,10 +80,15 @@ def dispatch(run_id: int) -> bool:
     return True
 
 
-def claim(run_id: int, worker: str) -> Run | None:
+def claim(run_id: int, worker: str, *, redelivered: bool = False) -> Run | None:
     """Take a pending run for this worker and count the attempt: the run as claimed, or None when another
-    worker has it or it is not pending. Only one worker can win (a conditional update)."""
-    return run_statements.claim_returning(run_id, worker, timezone.now())
+    worker has it or it is not pending. Only one worker can win (a conditional update).
+
+    A redelivered task message means the worker that held the run was lost mid-run (late acknowledgement
+    and reject-on-worker-lost, config/settings.py): its run, still `running`, is taken over, unless it has
+    had MAX_ATTEMPTS attempts already (a photo that kills its worker every time must not do so forever)."""
+    take_over_below = MAX_ATTEMPTS if redelivered else 0
+    return run_statements.claim_returning(run_id, worker, timezone.now(), take_over_below)
 
 
 def fail(run_id: int, message: str, *, only_if_running: bool = True) -> None:

@@ -237,16 +237,22 @@ class UsesHeads:
 
 
 def rank_photos_for_track(
-    model: HeadsModel, track: TrackRow, embeddings: np.ndarray
+    model: HeadsModel, track: TrackRow, embeddings: np.ndarray, reference: Sequence[TrackRow] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
     """Music -> photo retrieval in the joint space: (order, scores) for photos given as (n, d) embeddings.
 
-    order lists photo indices best first; scores[i] is photo i's cosine mapped to [0, 1]."""
+    order lists photo indices best first; scores[i] is photo i's cosine mapped to [0, 1]. With reference
+    tracks (a sample of the catalogue), each photo's cosine is taken relative to its mean cosine with them
+    (a hubness correction, as CSLS does): a photo with little in it, such as a plain colour field, sits near
+    every track in the joint space and would otherwise come first for all of them."""
     x = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
     if len(x) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     photos = model.project_photos(x)
     track_vec = model.project_tracks([track])[0]
-    scores = np.clip((photos @ track_vec + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    cosine = photos @ track_vec
+    if reference:
+        cosine = cosine - (photos @ model.project_tracks(list(reference)).T).mean(axis=1)
+    scores = np.clip((cosine + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
     order = np.lexsort((np.arange(len(scores)), -scores)).astype(np.int64)
     return order, scores

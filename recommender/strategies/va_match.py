@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalogue_index import TrackCatalogue
-from ..describe import describe_mood
+from ..describe import describe_track_mood
 from ..types import PhotoAnalysis
 from .base import StrategyResult
 
@@ -31,6 +31,7 @@ class VAMatch:
         track_va = np.asarray(catalogue.va)[candidate_idx]
         scores = np.clip(imuse_similarity(target, track_va), 0.0, 1.0)
         scores = np.nan_to_num(scores, nan=0.0)
+        stats = catalogue.arousal_stats
 
         def explain(positions: np.ndarray) -> list[str]:
             reasons = []
@@ -38,7 +39,8 @@ class VAMatch:
                 if s >= 0.85:
                     reasons.append(f"track mood close (V/A match {s:.2f})")
                 else:
-                    reasons.append(f"track is {describe_mood(float(v), float(a))} (V/A match {s:.2f})")
+                    words = describe_track_mood(float(v), float(a), stats)
+                    reasons.append(f"track is {words} (V/A match {s:.2f})")
             return reasons
 
         return StrategyResult(scores, explain)

@@ -45,7 +45,7 @@ def test_log_in_and_out(client) -> None:
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
-    assert client.get("/").status_code == 302
+    assert client.get("/history/").status_code == 302  # "/" is the landing page for visitors
 
 
 def test_change_password(client) -> None:

@@ -14,8 +14,10 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture
-def serve_dir() -> Iterator[Callable[[Path], str]]:
-    """Serve a directory over HTTP on 127.0.0.1 from a thread; returns a function giving the base URL."""
+def serve_dir(settings) -> Iterator[Callable[[Path], str]]:
+    """Serve a directory over HTTP on 127.0.0.1 from a thread; returns a function giving the base URL.
+    Imports from it are allowed (IMPORT_ALLOW_PRIVATE_URLS), as for a catalogue on the local network."""
+    settings.IMPORT_ALLOW_PRIVATE_URLS = True
     servers: list[http.server.ThreadingHTTPServer] = []
 
     def start(directory: Path) -> str:

@@ -79,7 +79,7 @@ def test_admin_adds_a_track_from_audio_and_the_worker_fills_its_features(
 @pytest.mark.parametrize(
     ("name", "payload", "message"),
     [
-        ("song.mp3", b"\xff\xfb\x90\x00" + b"\x13" * 4000, "is not readable audio"),
+        ("song.mp3", b"\xff\xfb\x90\x00" + b"\x13" * 4000, "could not be read as audio"),
         ("song.wav", b"", "The submitted file is empty"),
         ("song.txt", wav_bytes(), "is not an audio file we read"),
         ("short.wav", wav_bytes(seconds=1.5), "at least 3 s"),
@@ -93,6 +93,7 @@ def test_a_broken_audio_upload_shows_why_and_stores_nothing(
     )
     assert response.status_code == 200
     assert message in response.content.decode()
+    assert "UploadedFile" not in response.content.decode()  # no Python internals in the message
     assert not Track.objects.exists() and not stored_audio(settings) and not sent
 
 

@@ -131,7 +131,7 @@ def test_admin_adds_a_track_from_audio_and_sees_it_analysed(
 
         page.set_input_files("#id_file", str(broken))
         page.click("input[type=submit]")
-        assert "is not readable audio" in page.locator(".errorlist").inner_text()
+        assert "could not be read as audio" in page.locator(".errorlist").inner_text()
         assert not Track.objects.exists()
 
         page.set_input_files("#id_file", str(good))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -76,9 +77,10 @@ def test_a_claim_returns_the_run_with_its_photo_and_records_when_and_who(catalog
     claimed = runs.claim(run.pk, "worker-a")
     assert claimed is not None
     assert (claimed.pk, claimed.top_k, claimed.context) == (run.pk, 7, "by the sea")
-    assert claimed.photo_image == run.photo.image.name
+    assert getattr(claimed, "photo_image") == run.photo.image.name  # noqa: B009 - set by the claim's SQL
     run.refresh_from_db()  # what the claim wrote reads back through the ORM as the right types
     assert run.status == "running" and run.worker == "worker-a" and run.attempts == 1
+    assert run.started_at is not None
     assert before - timedelta(seconds=1) <= run.started_at <= timezone.now()
 
 
@@ -86,9 +88,10 @@ def test_a_claim_returns_the_run_with_its_photo_and_records_when_and_who(catalog
 def test_a_track_deleted_after_the_index_was_read_is_left_out_of_the_result(catalogue) -> None:
     run = make_run(top_k=10)
     claimed = runs.claim(run.pk, "test")
+    assert claimed is not None
     engine = adapter.engine()
     with claimed.photo.image.open("rb") as handle:
-        analysis = engine.analyse(adapter.decode_photo(handle))
+        analysis = engine.analyse(adapter.decode_photo(cast(BinaryIO, handle)))
     version, index = runs.ranking_index()
     ranking = list(engine.recommend(analysis, index, top_k=10))
     from catalogue.models import Track

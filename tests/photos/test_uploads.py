@@ -140,3 +140,57 @@ def test_web_upload_redirects_to_the_run_page(client) -> None:
     assert response.status_code == 302
     assert response["Location"] == f"/runs/{run.pk}/"
     assert run.mode == "lift"
+
+
+def stored_image(photo: Photo) -> Image.Image:
+    image = Image.open(Path(photo.image.path))
+    image.load()
+    return image
+
+
+def test_jpeg_comment_xmp_and_icc_profile_do_not_survive(api) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 60), (30, 120, 200)).save(
+        buffer,
+        "JPEG",
+        comment=b"12 Home Street, Springfield",
+        icc_profile=b"\0" * 128 + b"PROFILE-SECRET",
+        xmp=b"<x:xmpmeta>XMP-SECRET</x:xmpmeta>",
+    )
+    response = upload(api, "commented.jpg", buffer.getvalue())
+    assert response.status_code == 202
+    photo = Photo.objects.get()
+    stored = Path(photo.image.path).read_bytes()
+    for secret in (b"Home Street", b"PROFILE-SECRET", b"XMP-SECRET"):
+        assert secret not in stored
+    assert "comment" not in stored_image(photo).info
+
+
+def test_16_bit_greyscale_png_keeps_its_tones(api) -> None:
+    import numpy as np
+
+    ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (64, 1))  # black to white, left to right
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, "PNG")
+    assert Image.open(io.BytesIO(buffer.getvalue())).mode.startswith("I")
+    assert upload(api, "scan.png", buffer.getvalue()).status_code == 202
+    stored = np.asarray(stored_image(Photo.objects.get()).convert("L"), dtype=float)
+    assert stored[:, :16].mean() < 20 and stored[:, -16:].mean() > 235
+    assert 100 < stored.mean() < 155  # was 254 (clipped at 255: 99% white)
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_scale(api, settings) -> None:
+    settings.PHOTO_MAX_PIXELS = 5_000_000
+    # 16 megapixels declared; decoded at 1/2 scale (4 MP), which is within the limit.
+    response = upload(api, "big.jpg", jpeg_bytes(size=(4800, 3400)))
+    assert response.status_code == 202, response.content
+    assert max(stored_image(Photo.objects.get()).size) <= 2048
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(api, settings) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 4100)).save(buffer, "PNG")  # 24.6 MP, over the default 24 MP
+    response = upload(api, "wide.png", buffer.getvalue())
+    assert response.status_code == 400
+    assert "6000x4100" in response.json()["image"][0]
+    assert Photo.objects.count() == 0

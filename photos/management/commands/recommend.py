@@ -11,7 +11,7 @@ from PIL import UnidentifiedImageError
 
 from catalogue.models import Track
 from inference import adapter
-from inference.adapter import describe_mood
+from inference.adapter import describe_photo_mood
 from photos.services.runs import ranking_index
 
 
@@ -68,7 +68,8 @@ class Command(BaseCommand):
             if options["json"]:
                 self.stdout.write(json.dumps(result, ensure_ascii=False))
             else:
-                self._print_human(Path(path).name, result, describe_mood(analysis.valence, analysis.arousal))
+                mood = describe_photo_mood(analysis.valence, analysis.arousal)
+                self._print_human(Path(path).name, result, mood)
         if failures == len(options["images"]):
             raise CommandError("No image could be read.")
 
