@@ -106,6 +106,10 @@ def fit_lambdarank(data: RatingSet, strategies: Sequence[str], version: str) -> 
         num_leaves=15,
         min_child_samples=10,
         random_state=SEED,
+        # the same model for the same ratings on any machine (LightGBM's result depends on its thread count)
+        deterministic=True,
+        force_row_wise=True,
+        n_jobs=2,
         verbose=-1,
     )
     ranker.fit(x, y, group=sizes)
