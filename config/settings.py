@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "catalogue",
     "photos",
     "playlists",
+    "registry",
 ]
 
 MIDDLEWARE = [
@@ -204,14 +205,28 @@ CELERY_TASK_ROUTES = {
     "photos.tasks.run_recommendation": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
     "catalogue.tasks.analyse_track_audio": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
     "playlists.tasks.build_soundtrack": {"queue": os.environ.get("INFERENCE_QUEUE", "inference")},
+    # Retraining has its own queue (a GPU node in production): it never holds up photo runs.
+    "registry.tasks.retrain": {"queue": os.environ.get("TRAINING_QUEUE", "training")},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "photos.tasks.reap_stale_runs", "schedule": 60.0},
     "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
     "reap-soundtracks": {"task": "playlists.tasks.reap_soundtracks", "schedule": 60.0},
+    "retrain-reranker": {
+        "task": "registry.tasks.start_scheduled_retraining",
+        "schedule": float(os.environ.get("RETRAIN_EVERY_SECONDS", str(24 * 3600))),
+    },
+    "fail-stopped-training": {"task": "registry.tasks.fail_stopped_training", "schedule": 300.0},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150
+
+# Model registry: trained versions' files are copied from media storage into this directory where they
+# are served; a training run still `training` after TRAINING_STALE_AFTER_SECONDS is marked failed (its
+# worker died); a retraining runs at most TRAINING_TIME_LIMIT_SECONDS.
+REGISTRY_CACHE_DIR = Path(os.environ.get("REGISTRY_CACHE_DIR", VAR_DIR / "registry"))
+TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", "3600"))
+TRAINING_STALE_AFTER_SECONDS = int(os.environ.get("TRAINING_STALE_AFTER_SECONDS", "4000"))
 
 # Photo runs: a run still `running` after this many seconds is failed (its worker died).
 RUN_STALE_AFTER_SECONDS = int(os.environ.get("RUN_STALE_AFTER_SECONDS", "180"))

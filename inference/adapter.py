@@ -14,11 +14,13 @@ This module imports no Django app: callers pass the catalogue's version and a wa
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from recommender.audio_analysis import (
     embedding_to_bytes,
 )
 from recommender.catalogue_index import FORMAT, TrackCatalogue
+from recommender.config import EFFICIENTNET_LITE0, active_artifact
 from recommender.describe import (
     describe_photo_mood,
     photo_arousal_for_words,
@@ -44,6 +47,7 @@ from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_f
 from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
 from recommender.pipeline import Engine, EngineConfig, get_engine, lift_target
+from recommender.reranker import Reranker, pool_size, rerank
 from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackFilter, TrackRow
 
 __all__ = [  # what Django code may use of the engine, besides the functions below
@@ -53,6 +57,7 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "FeedbackItem",
     "PhotoAnalysis",
     "RankedTrack",
+    "Reranker",
     "TrackCatalogue",
     "TrackFilter",
     "decode_photo",
@@ -62,6 +67,8 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "photo_arousal_for_words",
     "photo_arousal_from_words",
     "plain_reason",
+    "pool_size",
+    "rerank",
     "strategy_label",
 ]
 
@@ -70,12 +77,45 @@ _lock = threading.Lock()
 _index: tuple[str, TrackCatalogue] | None = None
 
 RowSource = Callable[[], Iterable[Mapping[str, Any]]]
+# Artifact directories by kind ("mood", "heads", "reranker") the model registry marks active: see
+# serve_artifacts.
+_served_artifacts: dict[str, str] = {}
 
 
 def engine_config() -> EngineConfig:
-    """The served engine's configuration (settings.ENGINE, from the ENGINE_* environment variables)."""
+    """The served engine's configuration: settings.ENGINE (from the ENGINE_* environment variables), with
+    the mood and heads artifacts given to serve_artifacts where settings.ENGINE has the shipped default
+    (an ENGINE_MOOD_ARTIFACT or ENGINE_HEADS_ARTIFACT setting pins its artifact) and the encoder is the
+    default one the registry's versions are trained on."""
     config: EngineConfig = settings.ENGINE
-    return config
+    if config.encoder != EFFICIENTNET_LITE0:
+        return config
+    chosen: dict[str, Any] = {
+        f"{kind}_artifact": path
+        for kind, path in _served_artifacts.items()
+        if kind in ("mood", "heads") and getattr(config, f"{kind}_artifact") == _shipped_artifact(kind)
+    }
+    return replace(config, **chosen) if chosen else config
+
+
+@functools.cache
+def _shipped_artifact(kind: str) -> str:
+    return str(active_artifact(kind))
+
+
+def serve_artifacts(artifacts: Mapping[str, str]) -> None:
+    """Serve these artifact directories by kind (the model registry's active versions) from the next call
+    on; a kind left out goes back to settings.ENGINE's artifact (for "reranker": no reranking)."""
+    _served_artifacts.clear()
+    _served_artifacts.update(artifacts)
+
+
+def served_reranker() -> Reranker | None:
+    """The reranker given to serve_artifacts (loaded once per directory through the model cache)."""
+    directory = _served_artifacts.get("reranker")
+    if directory is None:
+        return None
+    return MODELS.get("reranker", lambda: Reranker.load(directory), artifact=directory)
 
 
 def engine() -> Engine:
@@ -195,6 +235,7 @@ def forget_index() -> None:
 
 
 def reset() -> None:
-    """Forget the cached engine and index (tests, settings changes)."""
+    """Forget the cached engine and index and the served artifacts (tests, settings changes)."""
     forget_index()
+    _served_artifacts.clear()
     MODELS.clear()

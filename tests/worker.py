@@ -45,7 +45,9 @@ def celery_worker_command(python: str, *options: str) -> list[str]:
 
 
 class Worker:
-    def __init__(self, broker_url: str, log_path: Path, **extra_env: str) -> None:
+    def __init__(
+        self, broker_url: str, log_path: Path, queues: str = "inference,default", **extra_env: str
+    ) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -61,7 +63,7 @@ class Worker:
             celery_worker_command(
                 sys.executable,
                 "-Q",
-                "inference,default",
+                queues,
                 "--pool=solo",
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",

@@ -33,6 +33,7 @@ from photos.services.runs import (
     fail,
     ranking_index,
 )
+from registry import serving as registry_serving
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def execute_claimed(runs: Sequence[Run]) -> None:
     if not readable:
         return
     try:
+        registry_serving.use_active_versions()
         engine = adapter.engine()
         analyses = engine.analyse_each(images)
         version, catalogue = ranking_index()
@@ -114,14 +116,15 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                 ranked = engine.recommend(
                     analysis,
                     catalogue,
-                    top_k=run.top_k,
+                    top_k=registry_serving.ranking_size(run.top_k),
                     feedback=user_feedback(run.user_id),
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                     mood_override=run.chosen_mood,
                     only=track_filter(run.filters),
                 )
-                _store_result(run, analysis, ranked, adapter.engine_version(), version)
+                shown = registry_serving.rerank(ranked, analysis, catalogue, run.top_k)
+                _store_result(run, analysis, shown, adapter.engine_version(), version)
             except Exception:
                 logger.exception("run %s failed", run.pk)
                 fail(run.pk, UNEXPECTED_MESSAGE)

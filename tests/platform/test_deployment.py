@@ -20,7 +20,7 @@ def compose() -> dict:
 
 def test_compose_has_the_whole_stack(compose) -> None:
     services = compose["services"]
-    assert {"web", "worker", "gpu-worker", "beat", "db", "redis"} <= set(services)
+    assert {"web", "worker", "gpu-worker", "training-worker", "beat", "db", "redis"} <= set(services)
     assert services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == [
         "gpu"
     ]
@@ -35,7 +35,7 @@ def test_workers_consume_the_queues_tasks_are_routed_to(compose, settings) -> No
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     routed.add(settings.CELERY_TASK_DEFAULT_QUEUE)
     consumed: set[str] = set()
-    for name in ("worker", "gpu-worker"):
+    for name in ("worker", "gpu-worker", "training-worker"):
         argv = _command(compose["services"][name])
         assert argv[:3] == ["celery", "-A", "config"]
         consumed |= set(argv[argv.index("-Q") + 1].split(","))

@@ -125,7 +125,5 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recommender.lab.evaluation", description=__doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
-    command = "python -m recommender.lab.evaluation " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = "python -m recommender.lab.evaluation " + " ".join(argv if argv is not None else sys.argv[1:])
     return run(args, command.strip())

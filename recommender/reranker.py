@@ -1,0 +1,205 @@
+"""A reranker learned from users' ratings (trained by recommender/lab/rerank_training.py, registered and
+activated through the model registry): it rescores the engine's top candidates for a photo from the
+strategies' scores, the engine's fused score, the photo's mood and the track's mood.
+
+Serving reads a directory holding reranker.json (learner, features, and for logistic regression its
+standardisation and coefficients) and, for LightGBM, model.txt. The features are built here, by the same
+code at training and serving time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .catalogue_index import TrackCatalogue
+from .ranking import Ranking
+from .types import RankedTrack
+
+FORMAT = "photophone-reranker/1"
+FILE = "reranker.json"
+LIGHTGBM_FILE = "model.txt"
+# The engine's candidates the reranker rescores per photo (at least top_k).
+POOL = 50
+# The reranker's own score is kept beside the strategies' in each item's scores, under this name; training
+# never reads it as a strategy.
+SCORE_KEY = "reranker"
+BASE_FEATURES: tuple[str, ...] = (
+    "engine_score",
+    "photo_valence",
+    "photo_arousal",
+    "track_valence",
+    "track_arousal",
+    "track_has_position",
+    "valence_gap",
+    "arousal_gap",
+    "valence_product",
+    "arousal_product",
+)
+
+
+def feature_names(strategies: Sequence[str]) -> list[str]:
+    return [*BASE_FEATURES, *strategies, *(f"{s}_present" for s in strategies)]
+
+
+def feature_matrix(
+    strategies: Sequence[str],
+    engine_scores: np.ndarray,
+    strategy_scores: Mapping[str, np.ndarray],
+    photo_va: np.ndarray,
+    track_va: np.ndarray,
+) -> np.ndarray:
+    """(n, d) features. photo_va: (n, 2) or (2,); track_va: (n, 2), NaN where the track has no position;
+    a strategy's score is NaN (or absent) where it abstained."""
+    n = len(engine_scores)
+    photo = np.broadcast_to(np.asarray(photo_va, dtype=np.float64), (n, 2))
+    track = np.asarray(track_va, dtype=np.float64).reshape(n, 2)
+    positioned = ~np.isnan(track).any(axis=1)
+    track = np.where(np.isnan(track), 0.5, track)
+    columns = [
+        np.asarray(engine_scores, dtype=np.float64),
+        photo[:, 0],
+        photo[:, 1],
+        track[:, 0],
+        track[:, 1],
+        positioned.astype(np.float64),
+        np.abs(photo[:, 0] - track[:, 0]),
+        np.abs(photo[:, 1] - track[:, 1]),
+        (photo[:, 0] - 0.5) * (track[:, 0] - 0.5),
+        (photo[:, 1] - 0.5) * (track[:, 1] - 0.5),
+    ]
+    scores = [np.asarray(strategy_scores.get(s, np.full(n, np.nan)), dtype=np.float64) for s in strategies]
+    columns += [np.nan_to_num(s, nan=0.0) for s in scores]
+    columns += [(~np.isnan(s)).astype(np.float64) for s in scores]
+    return np.column_stack(columns) if n else np.zeros((0, len(feature_names(strategies))))
+
+
+@dataclass
+class Reranker:
+    version: str
+    learner: str  # "logistic" or "lambdarank"
+    strategies: tuple[str, ...]
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    intercept: float = 0.0
+    booster: Any = None  # lightgbm.Booster for "lambdarank"
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Higher is better. Logistic regression: the probability of a thumbs up."""
+        if self.learner == "lambdarank":
+            return np.asarray(self.booster.predict(features), dtype=np.float64)
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+    def save(self, directory: Path) -> list[str]:
+        directory.mkdir(parents=True, exist_ok=True)
+        body: dict[str, Any] = {
+            "format": FORMAT,
+            "version": self.version,
+            "learner": self.learner,
+            "strategies": list(self.strategies),
+            "features": feature_names(self.strategies),
+            "card": self.card,
+        }
+        files = [FILE]
+        if self.learner == "lambdarank":
+            self.booster.save_model(str(directory / LIGHTGBM_FILE))
+            files.append(LIGHTGBM_FILE)
+        else:
+            body.update(
+                mean=self.mean.tolist(),
+                scale=self.scale.tolist(),
+                coef=self.coef.tolist(),
+                intercept=self.intercept,
+            )
+        (directory / FILE).write_text(json.dumps(body, indent=2))
+        return files
+
+    @classmethod
+    def load(cls, directory: Path | str) -> Reranker:
+        directory = Path(directory)
+        body = json.loads((directory / FILE).read_text())
+        if body.get("format") != FORMAT:
+            raise ValueError(f"{directory / FILE} is not a {FORMAT} file")
+        common = {
+            "version": body["version"],
+            "learner": body["learner"],
+            "strategies": tuple(body["strategies"]),
+        }
+        if body["learner"] == "lambdarank":
+            import lightgbm  # only a LightGBM reranker needs it
+
+            return cls(
+                **common,
+                booster=lightgbm.Booster(model_file=str(directory / LIGHTGBM_FILE)),
+                card=body["card"],
+            )
+        return cls(
+            **common,
+            mean=np.asarray(body["mean"]),
+            scale=np.asarray(body["scale"]),
+            coef=np.asarray(body["coef"]),
+            intercept=float(body["intercept"]),
+            card=body["card"],
+        )
+
+
+def pool_size(top_k: int) -> int:
+    """How many of the engine's tracks to ask for so the reranker has candidates to choose from."""
+    return max(top_k, POOL)
+
+
+def rerank(
+    ranking: Ranking, photo_va: tuple[float, float], catalogue: TrackCatalogue, reranker: Reranker, top_k: int
+) -> list[RankedTrack]:
+    """The top_k of the ranking's scored tracks by the reranker's score (kept under SCORE_KEY in each
+    track's strategy scores; its score stays the engine's). Tracks with no mood position keep following."""
+    n = min(ranking.scored, len(ranking))
+    ids = ranking.track_ids[:n]
+    rows = catalogue.row_of([int(t) for t in ids])
+    track_va = np.full((n, 2), np.nan)
+    at = np.array([rows.get(int(t), -1) for t in ids], dtype=np.int64)
+    found = at >= 0
+    track_va[found] = np.asarray(catalogue.va)[at[found]]
+    features = feature_matrix(
+        reranker.strategies,
+        ranking.scores[:n],
+        {name: np.asarray(s[:n]) for name, s in ranking.strategy_scores.items()},
+        np.asarray(photo_va),
+        track_va,
+    )
+    scores = reranker.score(features)
+    order = _distinct_artists_first(np.argsort(-scores, kind="stable"), at, catalogue, top_k)
+    chosen = []
+    for i in order:
+        entry = ranking[int(i)]
+        chosen.append(replace(entry, strategy_scores={**entry.strategy_scores, SCORE_KEY: float(scores[i])}))
+    if top_k > n:
+        chosen += ranking[n:top_k]
+    return chosen
+
+
+def _distinct_artists_first(
+    order: np.ndarray, rows: np.ndarray, catalogue: TrackCatalogue, k: int
+) -> list[int]:
+    """The first k of order, no artist twice while the pool allows it (as the engine's own ranking)."""
+    chosen: list[int] = []
+    seen: set[str] = set()
+    later: list[int] = []
+    for i in order:
+        artist = catalogue.artists[int(rows[i])] if rows[i] >= 0 else ""
+        if artist and artist in seen:
+            later.append(int(i))
+            continue
+        seen.add(artist)
+        chosen.append(int(i))
+        if len(chosen) == k:
+            return chosen
+    return (chosen + later)[:k]

@@ -1,0 +1,102 @@
+"""What a worker serves: the registry's active version of each kind, picked up without a restart.
+
+use_active_versions() runs before every photo run: one primary-key read of RegistryState; only when its
+number moved does it read the active versions and hand their artifact directories to the engine
+(inference.adapter.serve_artifacts). A trained version's files live in media storage and are copied to a
+local cache directory the first time a process serves them (and again when a file there went missing);
+a version whose files cannot be had leaves the process serving what it served before, with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from inference import adapter
+from inference.adapter import PhotoAnalysis, RankedTrack, TrackCatalogue
+from registry.models import ModelVersion, RegistryState
+
+logger = logging.getLogger(__name__)
+
+_served_number: int | None = None
+_served: dict[str, str] = {}
+
+
+def local_artifact_dir(version: ModelVersion) -> Path:
+    """A local directory holding the version's files: the repository directory of a shipped artifact, else
+    a cache copy of its files in media storage (fetched when absent)."""
+    if version.in_repository:
+        directory = Path(settings.BASE_DIR) / version.artifact
+        if not directory.is_dir():
+            raise FileNotFoundError(f"{directory} is missing")
+        return directory
+    directory = Path(settings.REGISTRY_CACHE_DIR) / version.kind / version.name
+    if all((directory / name).exists() for name in version.files):
+        return directory
+    logger.info("fetching %s from media storage into %s", version.name, directory)
+    tmp = directory.with_name(f".{directory.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in version.files:
+        with (
+            default_storage.open(f"{version.artifact}/{name}", "rb") as source,
+            open(tmp / name, "wb") as target,
+        ):
+            shutil.copyfileobj(source, target)
+    shutil.rmtree(directory, ignore_errors=True)
+    tmp.rename(directory)
+    return directory
+
+
+def use_active_versions() -> None:
+    """Serve the active versions as committed now (a primary-key read when nothing changed)."""
+    global _served_number
+    number = RegistryState.current()
+    if number == _served_number:
+        return
+    chosen: dict[str, str] = {}
+    for version in ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE):
+        try:
+            chosen[version.kind] = str(local_artifact_dir(version))
+        except Exception as exc:
+            logger.error(
+                "%s %s cannot be served (%s); serving the previous %s",
+                version.kind,
+                version.name,
+                exc,
+                version.kind,
+            )
+            if version.kind in _served:
+                chosen[version.kind] = _served[version.kind]
+    adapter.serve_artifacts(chosen)
+    _served.clear()
+    _served.update(chosen)
+    _served_number = number
+    logger.info("serving registry v%s: %s", number, chosen)
+
+
+def forget() -> None:
+    """Read the registry again at the next run (tests)."""
+    global _served_number
+    _served_number = None
+    _served.clear()
+
+
+def ranking_size(top_k: int) -> int:
+    """How many tracks to ask the engine for: more than top_k when a reranker will choose among them."""
+    return adapter.pool_size(top_k) if adapter.served_reranker() is not None else top_k
+
+
+def rerank(
+    ranked: Sequence[RankedTrack], analysis: PhotoAnalysis, catalogue: TrackCatalogue, top_k: int
+) -> Sequence[RankedTrack]:
+    """The engine's ranking reordered by the active reranker, cut to top_k (unchanged without one)."""
+    reranker = adapter.served_reranker()
+    if reranker is None:
+        return ranked
+    return adapter.rerank(ranked, analysis.va, catalogue, reranker, top_k)  # type: ignore[arg-type]

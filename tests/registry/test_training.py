@@ -1,0 +1,203 @@
+"""Retraining the reranker from ratings: the gate, privacy (deleted photos and accounts), skipped tracks,
+failures that leave the active versions serving, and the active reranker applied to a real run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from inference import adapter
+from photos.models import Feedback, Run, RunItem
+from recommender.lab import rerank_training
+from recommender.reranker import SCORE_KEY
+from registry import serving, training
+from registry.models import ModelVersion
+from tests.factories import PhotoFactory, TrackFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh(settings, tmp_path) -> Iterator[None]:
+    settings.REGISTRY_CACHE_DIR = tmp_path / "registry-cache"
+    adapter.reset()
+    serving.forget()
+    yield
+    adapter.reset()
+    serving.forget()
+
+
+def same_quadrant(photo: tuple[float, float], track: tuple[float, float]) -> bool:
+    return (photo[0] > 0.5) == (track[0] > 0.5) and (photo[1] > 0.5) == (track[1] > 0.5)
+
+
+def make_ratings(runs: int = 30, per_run: int = 10, seed: int = 0, truth=same_quadrant, flip: float = 0.1):
+    """Runs whose items were rated by a hidden truth about the moods (the engine's score only sees it
+    through noise)."""
+    rng = np.random.default_rng(seed)
+    tracks = [
+        TrackFactory.create(artist=f"A{i}", valence=float(rng.uniform()), arousal=float(rng.uniform()))
+        for i in range(40)
+    ]
+    users = [UserFactory.create() for _ in range(3)]
+    for r in range(runs):
+        user = users[r % len(users)]
+        photo_va = (float(rng.uniform()), float(rng.uniform()))
+        run = Run.objects.create(
+            photo=PhotoFactory.create(owner=user),
+            user=user,
+            status="done",
+            valence=photo_va[0],
+            arousal=photo_va[1],
+        )
+        for rank, i in enumerate(rng.choice(len(tracks), per_run, replace=False), start=1):
+            track = tracks[int(i)]
+            track_va = (float(track.valence or 0), float(track.arousal or 0))
+            closeness = 1 - np.hypot(track_va[0] - photo_va[0], track_va[1] - photo_va[1]) / np.sqrt(2)
+            va_match = float(np.clip(closeness + rng.normal(0, 0.3), 0, 1))
+            emotion = float(np.clip(closeness + rng.normal(0, 0.3), 0, 1))
+            item = RunItem.objects.create(
+                run=run,
+                track=track,
+                rank=rank,
+                score=(va_match + emotion) / 2,
+                strategy_scores={"va_match": va_match, "emotion": emotion},
+            )
+            up = truth(photo_va, track_va) != (rng.uniform() < flip)
+            Feedback.objects.create(
+                user=user,
+                item=item,
+                track=track,
+                rating=1 if up else -1,
+                photo_valence=photo_va[0],
+                photo_arousal=photo_va[1],
+            )
+    return tracks, users
+
+
+def retrain_now() -> ModelVersion:
+    return training.retrain(training.start_retraining(queue=False).pk)
+
+
+def test_ratings_that_follow_the_mood_train_a_reranker_that_beats_the_engine_and_becomes_active() -> None:
+    make_ratings()
+    version = retrain_now()
+    assert version.status == "active", version.reason
+    assert version.metrics["held_out_auc"] > version.metrics["active_held_out_auc"]
+    assert version.metrics["learner"] in ("logistic", "lambdarank")
+    assert set(version.metrics["learner_choice_auc"]) == {"logistic", "lambdarank"}
+    assert version.data_snapshot["ratings_used"] == 300
+    assert version.data_snapshot["ratings_up_to"] and version.data_snapshot["seed"] == 0
+    assert version.progress == 100 and not version.in_repository
+    # The files live in media storage and are served from a local copy.
+    serving.use_active_versions()
+    reranker = adapter.served_reranker()
+    assert reranker is not None and reranker.version == version.name
+
+
+def test_a_candidate_trained_on_adversarial_ratings_is_refused_by_the_gate() -> None:
+    make_ratings(truth=lambda p, t: not same_quadrant(p, t))
+    version = retrain_now()
+    assert version.status == "candidate"
+    assert version.reason.startswith("Kept as a candidate: ")
+    assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
+
+
+def test_a_candidate_trained_on_random_ratings_is_refused_by_the_gate() -> None:
+    make_ratings(flip=0.5)
+    version = retrain_now()
+    assert version.status == "candidate", version.metrics
+    assert "Kept as a candidate" in version.reason
+
+
+def test_ratings_of_deleted_photos_and_accounts_never_reach_training_and_inactive_tracks_are_counted() -> (
+    None
+):
+    tracks, users = make_ratings()
+    photo = Run.objects.filter(user=users[0]).latest("pk").photo
+    photo_ratings = Feedback.objects.filter(item__run__photo=photo).count()
+    account_ratings = Feedback.objects.filter(user=users[1]).count()
+    photo.delete()
+    users[1].delete()
+    tracks[0].is_active = False
+    tracks[0].save()
+    inactive = Feedback.objects.filter(track=tracks[0]).count()
+    data, snapshot = training.gather_ratings()
+    assert photo_ratings and account_ratings and inactive
+    assert snapshot["ratings_used"] == len(data) == 300 - photo_ratings - account_ratings - inactive
+    assert snapshot["skipped_inactive_tracks"] == inactive
+    assert not Feedback.objects.filter(user_id=users[1].pk).exists()
+
+
+def test_too_few_ratings_fail_the_candidate_with_a_reason_and_the_active_reranker_keeps_serving() -> None:
+    make_ratings()
+    served = retrain_now()
+    assert served.status == "active"
+    Feedback.objects.exclude(pk__in=Feedback.objects.order_by("pk")[:10]).delete()
+    failed = retrain_now()
+    assert failed.status == "failed"
+    assert "at least 40" in failed.reason
+    served.refresh_from_db()
+    assert served.status == "active"
+    serving.use_active_versions()
+    reranker = adapter.served_reranker()
+    assert reranker is not None and reranker.version == served.name
+
+
+def test_an_error_during_training_fails_the_candidate_readably(monkeypatch) -> None:
+    make_ratings()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory on the training node")
+
+    monkeypatch.setattr(rerank_training, "train_and_judge", broken)
+    version = retrain_now()
+    assert version.status == "failed"
+    assert version.reason == "Training failed: RuntimeError: out of memory on the training node"
+    assert version.data_snapshot["ratings_used"] == 300
+
+
+def test_a_killed_training_run_is_marked_failed_and_nothing_else_changes(settings) -> None:
+    killed = training.start_retraining(queue=False)
+    ModelVersion.objects.filter(pk=killed.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    mood = ModelVersion.objects.get(kind="mood", status="active")
+    assert training.fail_stopped_training() == 1
+    killed.refresh_from_db()
+    assert killed.status == "failed" and killed.reason == training.STOPPED_MESSAGE
+    assert ModelVersion.objects.get(kind="mood", status="active") == mood
+
+
+def test_retrain_command_trains_and_reports(settings) -> None:
+    make_ratings()
+    out = StringIO()
+    call_command("retrain", "--now", stdout=out)
+    assert "reranker-" in out.getvalue() and "held_out_auc" in out.getvalue()
+    assert settings.CELERY_TASK_ROUTES[training.RETRAIN_TASK]["queue"] == "training"
+
+
+def test_the_active_reranker_reorders_a_real_run() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from photos.services import execution, runs
+    from photos.services.photos import store_photo
+    from tests.factories import jpeg_bytes
+
+    make_ratings()
+    assert retrain_now().status == "active"
+    user = UserFactory.create()
+    photo = store_photo(user, SimpleUploadedFile("p.jpg", jpeg_bytes((240, 180, 60), (120, 90))), "p.jpg")
+    run = runs.create_run(photo, user, top_k=8)
+    execution.execute(run.pk, worker="test")
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    items = list(run.items.select_related("track"))
+    assert [i.rank for i in items] == list(range(1, 9))
+    rescored = [i.strategy_scores[SCORE_KEY] for i in items]
+    assert rescored == sorted(rescored, reverse=True)
+    assert len({i.track.artist for i in items}) == len(items)
