@@ -76,7 +76,13 @@ class TrackAdmin(admin.ModelAdmin[Track]):
         "audio_analysed_at",
         "audio_model",
     )
-    actions = ("activate", "deactivate", "analyse_audio_again", admin_actions.export_selected)
+    actions = (
+        "activate",
+        "deactivate",
+        "analyse_audio_again",
+        admin_actions.export_selected,
+        admin_actions.bulk_edit,
+    )
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) per page is wasted on a large catalogue
 

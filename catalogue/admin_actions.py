@@ -7,12 +7,16 @@ catalogue.export, catalogue.services.bulk_edit and catalogue.services.index.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
+from django.template.response import TemplateResponse
 
 from .export import csv_lines, export_filename
+from .forms import BulkEditForm
 from .models import Track
+from .services import bulk_edit as bulk_edit_service
 
 
 def csv_response(tracks: QuerySet[Track] | None = None) -> StreamingHttpResponse:
@@ -34,3 +38,33 @@ def export_all_view(modeladmin: admin.ModelAdmin[Track], request: HttpRequest) -
     if not modeladmin.has_view_permission(request):
         raise PermissionDenied
     return csv_response()
+
+
+@admin.action(
+    description="Edit genre, language, tags or active flag of selected tracks", permissions=["change"]
+)
+def bulk_edit(
+    modeladmin: admin.ModelAdmin[Track], request: HttpRequest, queryset: QuerySet[Track]
+) -> TemplateResponse | None:
+    """First the form (with the selection), then, when it comes back with "apply", the edit."""
+    applying = "apply" in request.POST
+    form = BulkEditForm(request.POST if applying else None)
+    if applying and form.is_valid():
+        edit = form.edit()
+        if edit.is_empty():
+            form.add_error(None, "Nothing to change: fill in at least one field.")
+        else:
+            count = bulk_edit_service.apply(queryset, edit)
+            modeladmin.message_user(request, f"{count} of {queryset.count()} selected track(s) changed.")
+            return None  # back to the change list
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Edit selected tracks",
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "tracks": queryset[:50],
+        "count": queryset.count(),
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return TemplateResponse(request, "admin/catalogue/track/bulk_edit.html", context)
