@@ -118,9 +118,11 @@ class TrackAdmin(admin.ModelAdmin[Track]):
         import_view = self.admin_site.admin_view(self.import_view)
         audio_view = self.admin_site.admin_view(self.add_audio_view)
         export_view = self.admin_site.admin_view(partial(admin_actions.export_all_view, self))
+        index_view = self.admin_site.admin_view(partial(admin_actions.index_view, self))
         return [
             path("import/", import_view, name="catalogue_track_import"),
             path("export/", export_view, name="catalogue_track_export"),
+            path("index/", index_view, name="catalogue_track_index"),
             path("add-audio/", audio_view, name="catalogue_track_add_audio"),
             *super().get_urls(),
         ]

@@ -6,17 +6,19 @@ catalogue.export, catalogue.services.bulk_edit and catalogue.services.index.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from .export import csv_lines, export_filename
 from .forms import BulkEditForm
 from .models import Track
 from .services import bulk_edit as bulk_edit_service
+from .services import index
 
 
 def csv_response(tracks: QuerySet[Track] | None = None) -> StreamingHttpResponse:
@@ -68,3 +70,27 @@ def bulk_edit(
         "select_across": request.POST.get("select_across", "0"),
     }
     return TemplateResponse(request, "admin/catalogue/track/bulk_edit.html", context)
+
+
+def index_view(modeladmin: admin.ModelAdmin[Track], request: HttpRequest) -> HttpResponse:
+    """The engine index's status; POST queues a rebuild on a worker (needs the change permission)."""
+    if not modeladmin.has_view_permission(request):
+        raise PermissionDenied
+    if request.method == "POST":
+        if not modeladmin.has_change_permission(request):
+            raise PermissionDenied
+        if index.request_rebuild():
+            messages.success(
+                request, "Index rebuild queued: a worker builds it for the current catalogue version."
+            )
+        else:
+            messages.error(request, "The task broker did not answer; the rebuild was not queued. Try again.")
+        return redirect("admin:catalogue_track_index")
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Engine index",
+        "opts": modeladmin.model._meta,
+        "status": index.status(),
+        "can_rebuild": modeladmin.has_change_permission(request),
+    }
+    return TemplateResponse(request, "admin/catalogue/track/index_status.html", context)
