@@ -16,7 +16,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import admin_actions, audio
+from . import (
+    admin_actions,
+    admin_import_jobs,  # noqa: F401 - registers ImportJob's admin
+    audio,
+)
 from .forms import AddAudioTrackForm, ImportTracksForm
 from .importer import ImportFileError, ImportReport, import_tracks
 from .models import Track

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from catalogue import audio
-from catalogue.services import index
+from catalogue.services import import_jobs, index
 
 
 @shared_task(name=audio.ANALYSE_TASK)
@@ -21,3 +21,8 @@ def resend_pending_audio() -> dict[str, int]:
 @shared_task(name=index.REBUILD_TASK)
 def rebuild_index() -> str:
     return index.rebuild()
+
+
+@shared_task(name=import_jobs.RUN_TASK)
+def run_import_job(job_id: int) -> str:
+    return import_jobs.run(job_id)
