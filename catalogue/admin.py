@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -14,7 +16,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import audio
+from . import (
+    admin_actions,
+    admin_import_jobs,  # noqa: F401 - registers ImportJob's admin
+    audio,
+)
 from .forms import AddAudioTrackForm, ImportTracksForm
 from .importer import ImportFileError, ImportReport, import_tracks
 from .models import Track
@@ -74,7 +80,13 @@ class TrackAdmin(admin.ModelAdmin[Track]):
         "audio_analysed_at",
         "audio_model",
     )
-    actions = ("activate", "deactivate", "analyse_audio_again")
+    actions = (
+        "activate",
+        "deactivate",
+        "analyse_audio_again",
+        admin_actions.export_selected,
+        admin_actions.bulk_edit,
+    )
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) per page is wasted on a large catalogue
 
@@ -109,8 +121,12 @@ class TrackAdmin(admin.ModelAdmin[Track]):
     def get_urls(self) -> list[URLPattern]:
         import_view = self.admin_site.admin_view(self.import_view)
         audio_view = self.admin_site.admin_view(self.add_audio_view)
+        export_view = self.admin_site.admin_view(partial(admin_actions.export_all_view, self))
+        index_view = self.admin_site.admin_view(partial(admin_actions.index_view, self))
         return [
             path("import/", import_view, name="catalogue_track_import"),
+            path("export/", export_view, name="catalogue_track_export"),
+            path("index/", index_view, name="catalogue_track_index"),
             path("add-audio/", audio_view, name="catalogue_track_add_audio"),
             *super().get_urls(),
         ]

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import quote_plus
 
+from django.conf import settings
 from django.db import connection, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -258,3 +259,46 @@ class Track(models.Model):
                 f"https://www.youtube.com/results?search_query={quote_plus(self.artist + ' ' + self.title)}"
             )
         return links
+
+
+def import_upload_path(job: ImportJob, filename: str) -> str:
+    return f"imports/{timezone.now():%Y/%m}/{filename.rsplit('/', 1)[-1]}"
+
+
+class ImportJob(models.Model):
+    """An import (or dry run) of an uploaded file, run by a worker: its progress, its report, its history.
+    The logic lives in catalogue.services.import_jobs."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to=import_upload_path, max_length=300)
+    source_name = models.CharField(max_length=300, help_text="The uploaded file's name.")
+    dry_run = models.BooleanField(default=False, help_text="Read and compare only; write nothing.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    phase = models.CharField(max_length=16, blank=True, help_text="reading or writing, while it runs.")
+    done = models.BigIntegerField(default=0, help_text="Bytes read, then tracks written, of total.")
+    total = models.BigIntegerField(default=0)
+    report = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return (
+            f"{'Dry run' if self.dry_run else 'Import'} of {self.source_name} ({self.get_status_display()})"
+        )
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.done / self.total) if self.total else None

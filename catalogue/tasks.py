@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from catalogue import audio
+from catalogue.services import import_jobs, index
 
 
 @shared_task(name=audio.ANALYSE_TASK)
@@ -15,3 +16,13 @@ def analyse_track_audio(track_id: int) -> None:
 @shared_task(name="catalogue.tasks.resend_pending_audio")
 def resend_pending_audio() -> dict[str, int]:
     return audio.resend_pending()
+
+
+@shared_task(name=index.REBUILD_TASK)
+def rebuild_index() -> str:
+    return index.rebuild()
+
+
+@shared_task(name=import_jobs.RUN_TASK)
+def run_import_job(job_id: int) -> str:
+    return import_jobs.run(job_id)

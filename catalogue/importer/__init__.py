@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -56,12 +57,16 @@ def import_tracks(
     source_name: str | None = None,
     progress: bool = False,
     batch_size: int = BATCH_SIZE,
+    dry_run: bool = False,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV or JSON Lines file of tracks; see the package docstring for the rules.
 
     source is a path, an http(s) URL or a binary stream (then give source_name, which is also stored
     as each track's `source`). Raises ImportFileError when the source cannot be read at all; bad rows
-    never raise, they are reported.
+    never raise, they are reported. dry_run: read and compare everything, write nothing (the report's
+    counts say what an import would create, update and leave). on_progress(phase, done, total) is called
+    now and then: ("reading", bytes read, bytes in all or 0 when unknown), ("writing", tracks, tracks).
     """
     started = time.perf_counter()
     name = source_name or (source if isinstance(source, str | Path) else getattr(source, "name", "stream"))
@@ -79,8 +84,10 @@ def import_tracks(
             for count, _ in enumerate(rows, 1):
                 if count % 2000 == 0:
                     bar.update(lines.bytes_read - bar.n)
+                    if on_progress is not None:
+                        on_progress("reading", lines.bytes_read, total or 0)
             bar.update(lines.bytes_read - bar.n)
     state.finish_warnings()
-    write(state, batch_size=batch_size, show_progress=show)
+    write(state, batch_size=batch_size, show_progress=show, dry_run=dry_run, on_progress=on_progress)
     state.report.seconds = round(time.perf_counter() - started, 3)
     return state.report

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import models
 
+from catalogue.csv_safety import restore
 from catalogue.models import Track
 
 from .columns import FEATURE_FIELDS, RELEASE_DATE, REQUIRED, TAG_COLUMNS
@@ -131,7 +132,7 @@ def _storable(text: str, name: str) -> str:
 
 def _text(value: Any, name: str) -> str:
     if isinstance(value, str):
-        text = _storable(value.strip(), name)
+        text = restore(_storable(value.strip(), name))  # "'=x" from our export is "=x"
         return "" if text in NULL_MARKERS else text
     if value is None:
         return ""
@@ -202,6 +203,7 @@ def _tags(raw: Mapping[str, Any]) -> list[str]:
         if isinstance(value, list):
             tags.extend(str(item) for item in value if not _is_missing(item))
         elif isinstance(value, str):
+            value = restore(value.strip())
             tags.extend(TAG_SEPARATORS.split(value) if column == "tags" else [value])
         else:
             raise RowError(f"{column} must be text or a list, not {type(value).__name__}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, transaction
@@ -15,11 +16,19 @@ from .report import ReadState
 BATCH_SIZE = 1000  # rows per transaction; 1,000 x ~35 columns stays below PostgreSQL's 65,535 parameters
 
 
-def write(state: ReadState, *, batch_size: int, show_progress: bool) -> None:
+def write(
+    state: ReadState,
+    *,
+    batch_size: int,
+    show_progress: bool,
+    dry_run: bool = False,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> None:
     """One query and one upsert per batch; counts created, updated and unchanged tracks in the report.
 
     A batch that creates or changes tracks moves the catalogue version in its transaction; a re-import
-    that changes nothing leaves the version (and so the engine's index) as it was.
+    that changes nothing leaves the version (and so the engine's index) as it was. A dry run counts the
+    same way and writes nothing.
     """
     report = state.report
     state.fields.discard("external_id")
@@ -46,10 +55,12 @@ def write(state: ReadState, *, batch_size: int, show_progress: bool) -> None:
                     else:
                         report.updated += 1
                     changed.append((external_id, values))
-                if changed:
+                if changed and not dry_run:
                     CatalogueVersion.bump()  # before the upsert: see CatalogueVersion.bump
                     _upsert(changed, update_fields=fields)
             bar.update(len(batch))
+            if on_progress is not None:
+                on_progress("writing", start + len(batch), len(ids))
 
 
 def _upsert(rows: list[tuple[str, dict[str, Any]]], *, update_fields: list[str]) -> None:
