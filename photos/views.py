@@ -23,8 +23,6 @@ from photos.services import filters, results, runs
 from photos.services import photos as photo_service
 from photos.services.track_photos import photos_for_track
 
-UPLOADS_PER_MINUTE = throttle.per_minute("uploads")
-
 
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)  # login_required runs first
@@ -41,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, initial={"mode": user.default_mode})
     status = 200
     if request.method == "POST":
-        if not throttle.hit(f"upload:{user.pk}", UPLOADS_PER_MINUTE, 60):
+        if not throttle.may_queue_run(user.pk):
             form.add_error(None, "You are uploading too fast. Please wait a minute.")
             status = 429
         elif form.is_valid():
@@ -124,6 +122,9 @@ def run_status(request: HttpRequest, pk: int) -> JsonResponse:
 @require_POST
 def rerun(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(Run, pk=pk, user=_user(request))
+    if not throttle.may_queue_run(run.user_id):  # the same budget as uploads and the API's runs
+        messages.error(request, "You are starting runs too fast. Please wait a minute.")
+        return redirect("photos:run", pk=run.pk)
     if run.status == Run.Status.FAILED:
         runs.retry(run)
         return redirect("photos:run", pk=run.pk)

@@ -42,6 +42,11 @@ def test_api_and_web_uploads_and_new_runs_share_one_budget(client) -> None:
     assert api.post("/api/photos/", {"image": SimpleUploadedFile("c.jpg", jpeg_bytes())}).status_code == 429
     web = client.post("/", {"image": SimpleUploadedFile("d.jpg", jpeg_bytes()), "mode": "match"})
     assert web.status_code == 429
+    # The results page's "run again" (other mode, filters, a chosen mood) draws on it too.
+    last = Run.objects.filter(user=user).first()
+    assert last is not None
+    page = client.post(f"/runs/{last.pk}/again/", {"mode": "lift"}, follow=True)
+    assert "too fast" in page.content.decode()
     assert Run.objects.count() == budget
 
 
