@@ -18,7 +18,6 @@ Models load once per process: call get_engine(config), which caches one Engine p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +29,7 @@ from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .config import CLIP, EngineConfig
+from .context_mood import with_context
 from .describe import describe_mood, describe_photo
 from .devices import resolve_device
 from .diversity import artist_codes, distinct_artists, diversify
@@ -239,8 +239,8 @@ class Engine:
         when read: see ranking.py).
 
         context: words the user added about the photo, for strategies that read text."""
-        if context:
-            photo = replace(photo, context=context)
+        # The user's words move the photo's mood toward the mood they suggest (context_mood.py).
+        photo, said = with_context(photo, context) if context.strip() else (photo, None)
         if top_k <= 0 or len(catalogue) == 0:
             return Ranking.empty()
         if mode not in ("match", "lift"):
@@ -262,6 +262,8 @@ class Engine:
 
         shown = order[:top_k]
         head = self._photo_reason(photo, mood, lifted)
+        if said is not None and said.weight > 0:
+            head += f"; {said.describe()}"
 
         def explain(entries: np.ndarray) -> list[list[str]]:
             positions = shown[entries]
@@ -276,7 +278,7 @@ class Engine:
         return Ranking(
             track_ids=np.asarray(catalogue.track_ids)[candidates[shown]],
             scores=total[shown],
-            strategy_scores={name: np.asarray(r.scores)[shown] for name, r in results.items()},
+            strategy_scores={name: r.shown_scores()[shown] for name, r in results.items()},
             explain=explain,
             unscored_ids=unscored,
         )
