@@ -36,7 +36,7 @@ from .diversity import artist_codes, distinct_artists, diversify
 from .encoder_factory import make_encoder
 from .encoders import ImageEncoder
 from .faces import read_faces
-from .fusion import make_fusion
+from .fusion import Fusion, make_fusion
 from .imagenet import top_labels
 from .model_cache import MODELS
 from .mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
@@ -45,8 +45,10 @@ from .photo_inputs import extract
 from .ranking import Ranking
 from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult, make_strategy
 from .strategies.base import representations_version
+from .strategies.feature_prediction import VECTORS as FEATURE_VECTORS
 from .text import MINILM, use_embedding_store
 from .threads import configure_threads
+from .tracks import Provenance
 from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackRow
 
 Mode = Literal["match", "lift"]
@@ -93,6 +95,8 @@ class Engine:
         self.fusion = make_fusion(self.config.fusion, self.config.weights())
         # Strategies with their own nearest-neighbour search (checked once: a protocol check costs ~0.3 ms).
         self._proposers = [s for s in self.strategies if isinstance(s, ProposesCandidates)]
+        # (catalogue id, version, size) -> its fusion, for the catalogue last ranked against
+        self._adapted: tuple[tuple[int, str, int] | None, Fusion] = (None, self.fusion)
 
     # Models come from the process's model cache on every use (loaded on first use, so a recommend-only
     # caller such as a web process never pays for the encoder); models given to __init__ are kept instead.
@@ -319,12 +323,33 @@ class Engine:
             s.name: s.score(photo, target, catalogue, candidates) for s in self.strategies
         }
         personal = personalise(ratings, photo.va, catalogue, candidates)
-        total = self.fusion.fuse(results) + personal.boost
+        total = self._fusion_for(catalogue).fuse(results) + personal.boost
         kept = np.flatnonzero(personal.keep)
         # Stable sort on -score, ties by catalogue row, so rankings are reproducible.
         order = kept[np.lexsort((candidates[kept], -total[kept]))]
         order = diversify(order, artist_codes(catalogue.artists)[candidates])
         return results, personal, total, order
+
+    def _fusion_for(self, catalogue: TrackCatalogue) -> Fusion:
+        """The fusion with the default weights for what this catalogue carries (config.weights_for),
+        decided once per catalogue object."""
+        if not self.config.adapt_weights:
+            return self.fusion
+        key = (id(catalogue), catalogue.version, len(catalogue))
+        if self._adapted[0] != key:
+            features = catalogue.vectors.get(FEATURE_VECTORS)
+            rows = np.asarray(catalogue.index_rows)
+            share = 1.0
+            if features is not None and len(rows):
+                share = float(np.mean(np.abs(np.asarray(features)[rows]).sum(axis=1) > 1e-6))
+            elif len(rows):  # no feature vectors built: positions estimated from features tell
+                share = float(np.mean(np.asarray(catalogue.provenance)[rows] == Provenance.ESTIMATED))
+            weights = self.config.weights_for(share)
+            fusion = (
+                self.fusion if weights == self.config.weights() else make_fusion(self.config.fusion, weights)
+            )
+            self._adapted = (key, fusion)
+        return self._adapted[1]
 
     @staticmethod
     def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool) -> str:

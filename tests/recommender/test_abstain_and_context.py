@@ -9,7 +9,7 @@ from recommender.catalogue_index import TrackCatalogue
 from recommender.context_mood import read_context
 from recommender.fusion import ReciprocalRankFusion, WeightedSum
 from recommender.pipeline import Engine
-from recommender.strategies import StrategyResult
+from recommender.strategies import StrategyResult, VAMatch
 from recommender.types import FeedbackItem, TrackRow
 
 from .helpers import grid_rows, make_photo, mood_only_config
@@ -102,3 +102,29 @@ def test_words_without_a_mood_leave_the_ranking_alone() -> None:
         assert mood is not None and mood.weight < 0.05
         assert [r.track_id for r in engine.recommend(photo, catalogue, top_k=10, context=words)] == plain
     assert read_context("   ") is None
+
+
+def test_default_weights_follow_what_the_catalogue_carries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender import config as config_module
+    from recommender.config import EngineConfig
+
+    monkeypatch.setattr(
+        config_module, "VA_ONLY_WEIGHTS", {"va_match": 0.8, "joint_embedding": 0.2, "content": 1.0}
+    )
+    shipped = EngineConfig()
+    assert shipped.weights_for(0.0) == {"va_match": 0.8, "joint_embedding": 0.2}  # configured strategies only
+    assert shipped.weights_for(0.5) == shipped.weights()
+    # Weights chosen by hand are served as they are, whatever the catalogue holds.
+    custom = EngineConfig(
+        strategies=("va_match", "emotion"), fusion_weights=(("va_match", 0.5), ("emotion", 0.5))
+    )
+    assert custom.weights_for(0.0) == {"va_match": 0.5, "emotion": 0.5}
+    by_hand = EngineConfig.from_environment({"ENGINE_WEIGHTS": "va_match=0.5,joint_embedding=0.5"})
+    assert not by_hand.adapt_weights and by_hand.weights_for(0.0) == {"va_match": 0.5, "joint_embedding": 0.5}
+
+    # The engine measures the share on the catalogue it ranks: annotated positions only, so V/A only.
+    catalogue = quadrant_catalogue()
+    engine = Engine(shipped, strategies=[VAMatch()])
+    ranked = engine.recommend(make_photo(0.8, 0.6), catalogue, top_k=3)
+    assert engine._adapted[1].weights == {"va_match": 0.8, "joint_embedding": 0.2}  # type: ignore[attr-defined]
+    assert len(ranked) == 3 and set(ranked[0].strategy_scores) == {"va_match"}
