@@ -254,7 +254,7 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
         kinds, oasis_mood = evaluate_kinds(
             options.data or datasets.default_data_root(),
             options.cache,
-            DEFAULT_KIND_STRATEGIES,
+            load_strategies(list(DEFAULT_KIND_STRATEGIES), options.heads),
             config,
             options.quick,
         )

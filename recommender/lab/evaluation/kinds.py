@@ -136,8 +136,8 @@ def oasis_photos(
             descriptors=describe_colour(colour),
             labels=labels[i],
         )
-        predicted.append(PhotoAnalysis(valence=float(oof[i, 0]), arousal=float(oof[i, 1]), **base))  # type: ignore[arg-type]
-        oracle.append(PhotoAnalysis(valence=float(human[i, 0]), arousal=float(human[i, 1]), **base))  # type: ignore[arg-type]
+        predicted.append(PhotoAnalysis(valence=float(oof[i, 0]), arousal=float(oof[i, 1]), **base))
+        oracle.append(PhotoAnalysis(valence=float(human[i, 0]), arousal=float(human[i, 1]), **base))
     return predicted, oracle, human, oa.themes
 
 

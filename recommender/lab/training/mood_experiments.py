@@ -77,8 +77,8 @@ def load_pooled(data: Path, cache: Path, views: tuple[str, ...]) -> Pooled:
         blocks[v] = {
             "embeddings": np.concatenate([p.embeddings for p in parts]),
             "colour": np.concatenate(colour),
-            "stages": np.concatenate([p.stages for p in parts]),  # type: ignore[misc]
-            "logits": np.concatenate([p.logits for p in parts]),  # type: ignore[misc]
+            "stages": np.concatenate([p.stages for p in parts]),
+            "logits": np.concatenate([p.logits for p in parts]),
         }
     n6 = len(e6.paths)
     return Pooled(

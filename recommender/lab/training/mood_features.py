@@ -72,8 +72,8 @@ def photo_features(
     out = PhotoFeatures(
         np.concatenate([f.embeddings for f in parts]),
         [c for f in parts for c in f.colour],
-        None if parts[0].logits is None else np.concatenate([f.logits for f in parts]),  # type: ignore[misc]
-        None if parts[0].stages is None else np.concatenate([f.stages for f in parts]),  # type: ignore[misc]
+        None if parts[0].logits is None else np.concatenate([f.logits for f in parts]),
+        None if parts[0].stages is None else np.concatenate([f.stages for f in parts]),
     )
     arrays = {
         "embeddings": out.embeddings,

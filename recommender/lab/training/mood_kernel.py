@@ -36,7 +36,12 @@ def components(z: np.ndarray, k: int = COMPONENTS) -> np.ndarray:
 
 
 def ridge_predictions(
-    f: np.ndarray, y: np.ndarray, w: np.ndarray, tr: np.ndarray, te: np.ndarray, alphas: Sequence[float]
+    f: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    alphas: Sequence[float] | np.ndarray,
 ) -> np.ndarray:
     """(len(alphas), len(te)) predictions for rows te of weighted ridge fitted on rows tr."""
     wt = w[tr] / w[tr].sum()
