@@ -288,7 +288,7 @@ def kinds_section(results: Sequence[KindResult], mood: dict[str, float]) -> list
         "",
         "## Catalogues of each kind (OASIS photos, held-out themes)",
         "",
-        (__doc__ or "").split("\n\n")[1].replace("\n", " "),
+        (__doc__ or "").split("\n\n")[2].replace("\n", " "),
         "",
     ]
     for r in results:
