@@ -28,15 +28,24 @@ EFFICIENTNET_LITE0 = "efficientnet-lite0"
 CLIP = "clip"
 ENCODERS: tuple[str, ...] = (EFFICIENTNET_LITE0, CLIP)
 
-# The best combination on the validation split (macro P@5, mean of the quadrant, emotion and playlist-mood
-# relevances; mood-v2, heads-v1): see docs/evaluation.md, "Fusion weight search". Score fusion after
-# z-scoring each strategy was tried too and was no better. Re-measure with `manage.py evaluate` first.
+# Chosen on the validation THEMES of OASIS photos (mood from the out-of-fold mood-v3) against catalogues
+# of each kind: Spotify-style features, audio-derived features (Emotify through vibenet), and all kinds
+# mixed; the weighting with the best mean over those kinds of P@5 + NDCG@10 (quadrant and playlist-mood
+# relevances) among 60 tried (docs/evaluation.md, "Catalogues of each kind"). The emotion path and
+# feature prediction took weight 0 there. Tracks a strategy cannot see are fused over the others
+# (fusion.py). Before mood-v3 the default was va_match 1/3, emotion 1/3, feature_prediction 1/6,
+# joint_embedding 1/6 (Emotion6 validation split). Re-measure with `manage.py evaluate` first.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "va_match": 1 / 3,
-    "emotion": 1 / 3,
-    "feature_prediction": 1 / 6,
-    "joint_embedding": 1 / 6,
+    "va_match": 2 / 3,
+    "joint_embedding": 1 / 3,
 }
+# Catalogues whose tracks carry no audio features (the demo: human or editorial V/A, genre and tags) get
+# these instead; the engine picks them when fewer than FEATURE_SHARE_MIN of the positioned tracks have
+# features. The search on the validation themes of that kind (demo/catalogue.csv) chose the same
+# weighting as for the other kinds (feature_prediction abstains on every such track), so the profiles
+# agree today; the mechanism stays so that a re-measurement can set them apart.
+VA_ONLY_WEIGHTS: dict[str, float] = {"va_match": 2 / 3, "joint_embedding": 1 / 3}
+FEATURE_SHARE_MIN = 0.05
 # The learned heads (feature_prediction, joint_embedding) were trained on EfficientNet-Lite0 embeddings,
 # so another encoder gets the strategies that work from mood alone, weighted as the validation search
 # found best for that pair.
@@ -76,6 +85,8 @@ class EngineConfig:
     fusion_weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
     # "weighted" (weighted score sum) or "rrf" (weighted reciprocal-rank fusion); see fusion.py.
     fusion: str = "weighted"
+    # Default weights follow what the catalogue carries (weights_for); False when weights were set by hand.
+    adapt_weights: bool = True
     # FAISS candidates per request (at least 4 * top_k); enlarged when artists repeat.
     candidate_pool: int = 500
     align_arousal: bool = True
@@ -120,6 +131,15 @@ class EngineConfig:
 
     def weights(self) -> dict[str, float]:
         return dict(self.fusion_weights)
+
+    def weights_for(self, feature_share: float) -> dict[str, float]:
+        """The fusion weights for a catalogue in which this share of the positioned tracks carries audio
+        features: with the shipped default weights, VA_ONLY_WEIGHTS below FEATURE_SHARE_MIN (for the
+        strategies configured); otherwise weights() as configured."""
+        if not self.adapt_weights or feature_share >= FEATURE_SHARE_MIN or self.weights() != DEFAULT_WEIGHTS:
+            return self.weights()
+        adapted = {n: w for n, w in VA_ONLY_WEIGHTS.items() if n in self.strategies and w > 0}
+        return adapted or self.weights()
 
     def with_weights(self, weights: Mapping[str, float]) -> EngineConfig:
         return replace(self, fusion_weights=tuple(sorted(weights.items())))
@@ -169,6 +189,7 @@ class EngineConfig:
             parsed = parse_weights(weights)
             overrides["strategies"] = tuple(parsed)
             overrides["fusion_weights"] = tuple(parsed.items())
+            overrides["adapt_weights"] = False  # weights set by hand are served as they are
         encoder = env.get("ENGINE_ENCODER", "").strip() or EFFICIENTNET_LITE0
         return cls.for_encoder(encoder, clip_dir=env.get("ENGINE_CLIP_DIR", "").strip(), **overrides)
 

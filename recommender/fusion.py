@@ -11,6 +11,11 @@ Two fusions, chosen by EngineConfig.fusion:
 
 A Fusion only sees the per-strategy score arrays over the same candidates. Both fusions return scores in
 [0, 1] (RRF is divided by its best possible value) and ignore strategies with weight 0.
+
+Abstention: a strategy that cannot see a candidate (StrategyResult.seen False: no audio features, no
+text) takes no part in that candidate's score. Each candidate's fused score is normalised by the weights
+of the strategies that saw it, so a track is neither rewarded nor punished for what a strategy cannot
+know about it; RRF ranks a strategy's candidates among those it saw. A candidate no strategy saw gets 0.
 """
 
 from __future__ import annotations
@@ -53,8 +58,17 @@ def _positive_weights(
     return {name: weights[name] for name in results if weights.get(name, 0.0) > 0}
 
 
+def _seen(result: StrategyResult, n: int) -> np.ndarray:
+    return np.ones(n, dtype=bool) if result.seen is None else result.seen
+
+
+def _normalise(fused: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """fused / total where some strategy saw the candidate, else 0."""
+    return np.divide(fused, total, out=np.zeros_like(fused), where=total > 0)
+
+
 class WeightedSum:
-    """sum_s w_s * score_s / sum_s w_s over the strategies that ran; stays in [0, 1]."""
+    """sum_s w_s * score_s / sum_s w_s over the strategies that ran and saw the candidate; in [0, 1]."""
 
     name = "weighted"
 
@@ -62,11 +76,13 @@ class WeightedSum:
         self.weights = _check_weights(weights)
 
     def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
-        fused = np.zeros(_size(results))
-        used = _positive_weights(self.weights, results)
-        for name, weight in used.items():
-            fused += weight * np.asarray(results[name].scores, dtype=np.float64)
-        return fused / sum(used.values()) if used else fused
+        n = _size(results)
+        fused, total = np.zeros(n), np.zeros(n)
+        for name, weight in _positive_weights(self.weights, results).items():
+            seen = _seen(results[name], n)
+            fused += np.where(seen, weight * np.asarray(results[name].scores, dtype=np.float64), 0.0)
+            total += weight * seen
+        return _normalise(fused, total)
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:
@@ -85,11 +101,14 @@ class ReciprocalRankFusion:
         self.k = k
 
     def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
-        fused = np.zeros(_size(results))
-        used = _positive_weights(self.weights, results)
-        for name, weight in used.items():
-            fused += weight / (self.k + ranks(results[name].scores))
-        return fused / (sum(used.values()) / (self.k + 1)) if used else fused
+        n = _size(results)
+        fused, total = np.zeros(n), np.zeros(n)
+        for name, weight in _positive_weights(self.weights, results).items():
+            seen = _seen(results[name], n)
+            scores = np.where(seen, np.asarray(results[name].scores, dtype=np.float64), -np.inf)
+            fused += np.where(seen, weight / (self.k + ranks(scores)), 0.0)
+            total += np.where(seen, weight / (self.k + 1), 0.0)
+        return _normalise(fused, total)
 
 
 def make_fusion(kind: str, weights: Mapping[str, float]) -> Fusion:

@@ -1,9 +1,12 @@
 """Personalisation from one user's ratings.
 
 - A track whose latest rating is -1 is excluded entirely.
-- A track whose latest rating is +1 gets a boost of LIKE_BOOST * S, where S is the IMUSE similarity
-  between the current photo's mood and the mood of the photo it was liked for (best over its likes):
-  liked for a similar photo -> big boost, liked for a very different photo -> little.
+- A track whose latest rating is +1 gets a boost of LIKE_BOOST * S, where S is how close the current
+  photo's mood is to the mood of the photo it was liked for (best over its likes): a Gaussian of their
+  distance, exp(-d^2 / (2 MOOD_WIDTH^2)), with arousal spread to the words scale first (photo arousal
+  lives in a narrow band: on the raw scale a sad and an angry photo look close). Liked for a similar
+  photo -> the full boost; liked for a photo of another mood (sad vs angry, calm vs tense: d >= 0.3)
+  -> almost none, so a track liked for calm photos does not top the list for an angry one.
 - Other tracks close in V/A to a liked track get a small boost, NEIGHBOUR_BOOST * S_photo * S_track,
   when S_track >= NEIGHBOUR_MIN (liked music of that mood suggests more of it).
 """
@@ -16,13 +19,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalogue_index import TrackCatalogue
-from .strategies.va_match import imuse_similarity
+from .describe import photo_arousal_for_words
 from .types import FeedbackItem
 
 LIKE_BOOST = 0.25
 NEIGHBOUR_BOOST = 0.05
 NEIGHBOUR_MIN = 0.9
 SIMILAR_MOOD = 0.75
+MOOD_WIDTH = 0.12
+
+
+def mood_similarity(photo_va: tuple[float, float], liked_for: np.ndarray) -> np.ndarray:
+    """(m,) similarity in [0, 1] of the current photo's mood to each mood in liked_for (m, 2)."""
+
+    def spread(va: np.ndarray) -> np.ndarray:
+        va = np.atleast_2d(np.asarray(va, dtype=np.float64))
+        return np.stack([va[:, 0], [photo_arousal_for_words(float(a)) for a in va[:, 1]]], axis=1)
+
+    d2 = ((spread(liked_for) - spread(np.array(photo_va))) ** 2).sum(axis=1)
+    return np.exp(-d2 / (2 * MOOD_WIDTH**2))
 
 
 @dataclass
@@ -56,7 +71,7 @@ class Personalised:
             reasons = []
             if s >= SIMILAR_MOOD:
                 reasons.append(f"you liked this for a photo of similar mood (mood match {s:.2f})")
-            elif not np.isnan(s):
+            elif s >= 0.05:
                 reasons.append("you liked this before, for a photo of another mood")
             if near:
                 reasons.append("close in mood to tracks you liked")
@@ -81,8 +96,7 @@ def personalise(
 
     # How similar the current photo is to the photo each liked track was liked for (best of its likes).
     sim_of = {
-        t: float(np.clip(imuse_similarity(photo_va, np.array(moods)), 0, 1).max())
-        for t, moods in ratings.liked.items()
+        t: float(mood_similarity(photo_va, np.array(moods)).max()) for t, moods in ratings.liked.items()
     }
     liked_ids = np.fromiter(sim_of, np.int64, len(sim_of))
     is_liked = np.isin(ids, liked_ids)

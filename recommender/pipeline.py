@@ -30,13 +30,14 @@ from .catalogue_index import TrackCatalogue, TrackRepresentation
 from .clip import ClipEncoder, clip_mood
 from .colour import describe_colour
 from .config import CLIP, EngineConfig
+from .context_mood import with_context
 from .describe import describe_photo, describe_photo_mood
 from .devices import resolve_device
 from .diversity import artist_codes, distinct_artists, diversify
 from .encoder_factory import make_encoder
 from .encoders import ImageEncoder
 from .faces import read_faces
-from .fusion import make_fusion
+from .fusion import Fusion, make_fusion
 from .imagenet import top_labels
 from .model_cache import MODELS
 from .mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
@@ -45,8 +46,10 @@ from .photo_inputs import extract
 from .ranking import Ranking
 from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult, make_strategy
 from .strategies.base import representations_version
+from .strategies.feature_prediction import VECTORS as FEATURE_VECTORS
 from .text import MINILM, use_embedding_store
 from .threads import configure_threads
+from .tracks import Provenance
 from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackFilter, TrackRow
 
 Mode = Literal["match", "lift"]
@@ -93,6 +96,8 @@ class Engine:
         self.fusion = make_fusion(self.config.fusion, self.config.weights())
         # Strategies with their own nearest-neighbour search (checked once: a protocol check costs ~0.3 ms).
         self._proposers = [s for s in self.strategies if isinstance(s, ProposesCandidates)]
+        # (catalogue id, version, size) -> its fusion, for the catalogue last ranked against
+        self._adapted: tuple[tuple[int, str, int] | None, Fusion] = (None, self.fusion)
 
     # Models come from the process's model cache on every use (loaded on first use, so a recommend-only
     # caller such as a web process never pays for the encoder); models given to __init__ are kept instead.
@@ -240,13 +245,13 @@ class Engine:
         """The top_k tracks for this photo, best first, each with per-strategy scores and reasons (built
         when read: see ranking.py).
 
-        context: words the user added about the photo, for strategies that read text.
+        context: words the user added about the photo: they move the photo's mood toward the mood they
+        suggest (context_mood.py).
         mood_override: a (valence, arousal) the user chose, on the photo's scale: it replaces the photo's
         own V/A as the mood to match (mode is then ignored).
         only: rank only these tracks (the user's filters): a boolean mask over the catalogue's rows is
         and-ed with the candidates, and the search widens until enough allowed tracks are found."""
-        if context:
-            photo = replace(photo, context=context)
+        photo, said = with_context(photo, context) if context.strip() else (photo, None)
         chosen = None
         if mood_override is not None:
             chosen = (float(np.clip(mood_override[0], 0, 1)), float(np.clip(mood_override[1], 0, 1)))
@@ -278,6 +283,8 @@ class Engine:
 
         shown = order[:top_k]
         head = self._photo_reason(photo, mood, lifted, chosen is not None)
+        if said is not None and said.weight > 0 and chosen is None:
+            head += f"; {said.describe()}"
         if only is not None and only.description:
             head += f"; only tracks that pass your filters: {only.description}"
 
@@ -296,7 +303,7 @@ class Engine:
         return Ranking(
             track_ids=np.asarray(catalogue.track_ids)[candidates[shown]],
             scores=total[shown],
-            strategy_scores={name: np.asarray(r.scores)[shown] for name, r in results.items()},
+            strategy_scores={name: r.shown_scores()[shown] for name, r in results.items()},
             explain=explain,
             unscored_ids=unscored,
         )
@@ -341,12 +348,33 @@ class Engine:
             s.name: s.score(photo, target, catalogue, candidates) for s in self.strategies
         }
         personal = personalise(ratings, photo.va, catalogue, candidates)
-        total = self.fusion.fuse(results) + personal.boost
+        total = self._fusion_for(catalogue).fuse(results) + personal.boost
         kept = np.flatnonzero(personal.keep)
         # Stable sort on -score, ties by catalogue row, so rankings are reproducible.
         order = kept[np.lexsort((candidates[kept], -total[kept]))]
         order = diversify(order, artist_codes(catalogue.artists)[candidates])
         return results, personal, total, order
+
+    def _fusion_for(self, catalogue: TrackCatalogue) -> Fusion:
+        """The fusion with the default weights for what this catalogue carries (config.weights_for),
+        decided once per catalogue object."""
+        if not self.config.adapt_weights:
+            return self.fusion
+        key = (id(catalogue), catalogue.version, len(catalogue))
+        if self._adapted[0] != key:
+            features = catalogue.vectors.get(FEATURE_VECTORS)
+            rows = np.asarray(catalogue.index_rows)
+            share = 1.0
+            if features is not None and len(rows):
+                share = float(np.mean(np.abs(np.asarray(features)[rows]).sum(axis=1) > 1e-6))
+            elif len(rows):  # no feature vectors built: positions estimated from features tell
+                share = float(np.mean(np.asarray(catalogue.provenance)[rows] == Provenance.ESTIMATED))
+            weights = self.config.weights_for(share)
+            fusion = (
+                self.fusion if weights == self.config.weights() else make_fusion(self.config.fusion, weights)
+            )
+            self._adapted = (key, fusion)
+        return self._adapted[1]
 
     @staticmethod
     def _photo_reason(photo: PhotoAnalysis, target: tuple[float, float], lifted: bool, chosen: bool) -> str:

@@ -85,7 +85,12 @@ class Ranking(Sequence[RankedTrack]):
                     RankedTrack(
                         track_id=int(self.track_ids[i]),
                         score=float(self.scores[i]),
-                        strategy_scores={name: float(s[i]) for name, s in self.strategy_scores.items()},
+                        # A strategy that abstained for the track (NaN) reports no score.
+                        strategy_scores={
+                            name: float(s[i])
+                            for name, s in self.strategy_scores.items()
+                            if not np.isnan(s[i])
+                        },
                         reasons=next(words),
                     )
                 )

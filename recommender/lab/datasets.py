@@ -166,3 +166,48 @@ def _number(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+@dataclass
+class Oasis:
+    """OASIS (Kurdi et al. 2017), the development part: photos with V/A means of ~100 raters (1-7)."""
+
+    root: Path
+    paths: list[Path]
+    names: list[str]  # "Dog 3"
+    themes: list[str]  # "Dog": photos of one theme are near-duplicates; never split a theme
+    categories: list[str]  # Person, Animal, Object, Scenery
+    valence: np.ndarray  # (n,) in [0, 1]: (rating - 1) / 6
+    arousal: np.ndarray  # (n,) in [0, 1]
+
+    @property
+    def theme_ids(self) -> np.ndarray:
+        """(n,) an integer per theme (the grouping of every OASIS split)."""
+        index = {t: i for i, t in enumerate(sorted(set(self.themes)))}
+        return np.array([index[t] for t in self.themes], dtype=np.int64)
+
+
+def oasis_theme(name: str) -> str:
+    """'Dog 3' -> 'Dog'; a name without a trailing number is its own theme."""
+    head, _, tail = name.strip().rpartition(" ")
+    return head if head and tail.isdigit() else name.strip()
+
+
+def load_oasis(root: Path | None = None) -> Oasis:
+    root = Path(root) if root else default_data_root() / "oasis"
+    table = root / "OASIS.csv"
+    if not table.is_file():
+        raise FileNotFoundError(f"OASIS not found: {table} is missing (see DESIGN.md section 6)")
+    paths, names, themes, categories, valence, arousal = [], [], [], [], [], []
+    for record in _records(table):
+        name = record["Theme"].strip()
+        path = root / "images" / f"{name}.jpg"
+        if not path.is_file():
+            continue
+        paths.append(path)
+        names.append(name)
+        themes.append(oasis_theme(name))
+        categories.append(record["Category"].strip())
+        valence.append((float(record["Valence_mean"]) - 1) / 6)
+        arousal.append((float(record["Arousal_mean"]) - 1) / 6)
+    return Oasis(root, paths, names, themes, categories, np.array(valence), np.array(arousal))

@@ -28,18 +28,35 @@ class StrategyResult:
     Scores are arrays over the whole candidate set; words are built only for the positions asked for
     (reasons_for), because writing text for a whole catalogue costs far more than scoring it. A strategy
     passes either the reasons as a list (one per candidate) or a function from positions to reasons.
-    "" means the strategy has nothing to say about that candidate."""
+    "" means the strategy has nothing to say about that candidate.
 
-    def __init__(self, scores: np.ndarray, reasons: Sequence[str] | Explain = ()) -> None:
+    seen: which candidates the strategy can judge at all (None: every one). A strategy that cannot see a
+    track (no audio features, no text) abstains for it: the fusion leaves it out of that track's score
+    instead of counting a made-up score, and the strategy gives no reason and no score for it."""
+
+    def __init__(
+        self, scores: np.ndarray, reasons: Sequence[str] | Explain = (), seen: np.ndarray | None = None
+    ) -> None:
         self.scores = scores
         self._reasons = reasons
+        self.seen = None if seen is None or bool(np.all(seen)) else np.asarray(seen, dtype=bool)
+
+    def shown_scores(self) -> np.ndarray:
+        """The scores with NaN where the strategy abstains (what a ranked track reports)."""
+        scores = np.asarray(self.scores, dtype=np.float64)
+        return scores if self.seen is None else np.where(self.seen, scores, np.nan)
 
     def reasons_for(self, positions: np.ndarray) -> list[str]:
+        positions = np.asarray(positions, dtype=np.int64)
         if callable(self._reasons):
-            return self._reasons(np.asarray(positions, dtype=np.int64))
-        if not self._reasons:
+            words = self._reasons(positions)
+        elif not self._reasons:
             return [""] * len(positions)
-        return [self._reasons[int(i)] for i in positions]
+        else:
+            words = [self._reasons[int(i)] for i in positions]
+        if self.seen is None:
+            return words
+        return [w if ok else "" for w, ok in zip(words, self.seen[positions], strict=True)]
 
     @property
     def reasons(self) -> list[str]:

@@ -4,7 +4,8 @@ The feature head (heads/model.py, trained by training/train_heads.py) predicts 1
 features from [photo embedding, colour statistics]. Retrieval follows DYLUMO: the prediction,
 L2-normalised, against the tracks' L2-normalised standardised features ("predicted_features" track
 vectors, precomputed when the catalogue is built) by inner product; score = (cosine + 1) / 2.
-Tracks without any feature have a zero vector and score 0 with no reason.
+Tracks without any feature have a zero vector: the strategy cannot see them and abstains (no score,
+no reason; the fusion leaves it out of their score).
 
 The strategy scores the photo itself: in "lift" mode the V/A strategies carry the lift.
 """
@@ -91,4 +92,4 @@ class FeaturePrediction(UsesHeads):
                 for s, ok in zip(scores[positions], known[positions], strict=True)
             ]
 
-        return StrategyResult(scores.astype(np.float64), explain)
+        return StrategyResult(scores.astype(np.float64), explain, seen=known)

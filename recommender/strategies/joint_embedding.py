@@ -7,6 +7,9 @@ lie close. Track vectors ("joint_embedding") are precomputed when the catalogue 
 projected per request; score = (cosine + 1) / 2. The reverse direction (one track -> the photos that fit
 it) is heads.rank_photos_for_track.
 
+A track with no known feature and no text (genre or tags, when the heads read text) gives the
+projection nothing to go on: its vector is zero and the strategy abstains for it (no score, no reason).
+
 The strategy scores the photo itself: in "lift" mode the V/A strategies carry the lift.
 """
 
@@ -18,6 +21,7 @@ import numpy as np
 
 from ..catalogue_index import TrackCatalogue
 from ..heads.model import UsesHeads
+from ..heads.track_inputs import raw_features, track_text
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult, dot_rows
 
@@ -29,7 +33,20 @@ class JointEmbedding(UsesHeads):
     vectors_name = VECTORS
 
     def track_vectors(self, rows: Sequence[TrackRow]) -> np.ndarray:
-        return self.model.project_tracks(rows)
+        vectors = np.asarray(self.model.project_tracks(rows), dtype=np.float32)
+        vectors[~self.sees(rows)] = 0.0
+        return vectors
+
+    def sees(self, rows: Sequence[TrackRow]) -> np.ndarray:
+        """(n,) bool: the track has a known feature, or text the heads read."""
+        known = ~np.isnan(raw_features(rows)).all(axis=1)
+        if self.model.use_text:
+            known |= np.array([bool(track_text(r)) for r in rows], dtype=bool)
+        return known
+
+    def representation_version(self) -> str:
+        # /2: tracks the projection cannot see get a zero vector.
+        return f"{self.vectors_name}/2:{self.model.fingerprint}"
 
     def project(self, photo: PhotoAnalysis) -> np.ndarray:
         return self.model.project_photos(np.asarray(photo.embedding)[None, :])[0]
@@ -47,8 +64,10 @@ class JointEmbedding(UsesHeads):
         catalogue: TrackCatalogue,
         candidate_idx: np.ndarray,
     ) -> StrategyResult:
-        cosine = dot_rows(catalogue.vectors[VECTORS], self.project(photo).astype(np.float32), candidate_idx)
-        scores = np.clip((cosine + 1.0) / 2.0, 0.0, 1.0).astype(np.float64)
+        tracks = catalogue.vectors[VECTORS]
+        cosine = dot_rows(tracks, self.project(photo).astype(np.float32), candidate_idx)
+        seen = dot_rows(np.abs(tracks), np.ones(tracks.shape[1], np.float32), candidate_idx) > 1e-6
+        scores = np.where(seen, np.clip((cosine + 1.0) / 2.0, 0.0, 1.0), 0.0).astype(np.float64)
         return StrategyResult(
-            scores, lambda positions: [f"emotion-aligned match {s:.2f}" for s in scores[positions]]
+            scores, lambda positions: [f"emotion-aligned match {s:.2f}" for s in scores[positions]], seen=seen
         )

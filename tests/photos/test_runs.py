@@ -109,6 +109,7 @@ def test_disliked_track_disappears_and_liked_track_is_boosted_with_a_reason(cata
     user = UserFactory.create()
     first = make_run(user=user, top_k=10)
     execution.execute(first.pk, worker="test")
+    first.refresh_from_db()  # the ratings record the photo's mood from the run, as a request reads it
     items = list(first.items.select_related("track"))
     disliked, liked = items[0], items[-1]
     feedback_service.rate(user, disliked, -1)

@@ -157,18 +157,26 @@ def test_strategies_score_in_unit_range_with_reasons(artifact: Path) -> None:
 
     ranked = engine.recommend(photo_with_embedding(0.8, 0.6), catalogue, top_k=10)
     assert len(ranked) == 10
+    # The track without features or text sits where the photo's mood is: it ranks, judged by V/A alone.
+    assert 999 in [item.track_id for item in ranked]
     for item in ranked:
+        if item.track_id == 999:  # both heads strategies abstain: no score, no reason
+            assert set(item.strategy_scores) == {"va_match"}
+            assert not any(r.startswith(("emotion-aligned", "sounds like")) for r in item.reasons)
+            continue
         for name in ("feature_prediction", "joint_embedding"):
             assert 0.0 <= item.strategy_scores[name] <= 1.0
         assert any(r.startswith("emotion-aligned match ") for r in item.reasons)
     assert any("sounds like what the photo suggests: " in r for item in ranked for r in item.reasons)
 
-    # The track without features: zero vector, score 0, no reason; the joint space still places it.
+    # The track without features: zero vectors, not seen by either strategy, no reason.
     row = len(rows) - 1
     assert not np.any(catalogue.vectors[FEATURE_VECTORS][row])
-    result = features.score(photo_with_embedding(0.8, 0.6), (0.8, 0.6), catalogue, np.array([0, row]))
-    assert result.scores[1] == 0.0 and result.reasons[1] == "" and result.reasons[0]
-    assert np.linalg.norm(catalogue.vectors[JOINT_VECTORS][row]) == pytest.approx(1.0, abs=1e-4)
+    assert not np.any(catalogue.vectors[JOINT_VECTORS][row])
+    for strategy in (features, joint):
+        result = strategy.score(photo_with_embedding(0.8, 0.6), (0.8, 0.6), catalogue, np.array([0, row]))
+        assert result.seen is not None and result.seen.tolist() == [True, False]
+        assert np.isnan(result.shown_scores()[1]) and result.reasons[1] == "" and result.reasons[0]
 
 
 def test_track_vectors_survive_save_and_load(artifact: Path, tmp_path: Path) -> None:

@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-search", action="store_true", help="skip the validation weight search")
     parser.add_argument("--no-served", action="store_true", help="skip the engine-as-served ranking")
     parser.add_argument(
+        "--no-kinds", action="store_true", help="skip the catalogue kinds on OASIS photos (kinds.py)"
+    )
+    parser.add_argument(
         "--heads",
         type=Path,
         nargs="+",
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace | Any, command: str) -> int:
         search=not args.no_search,
         served=not args.no_served,
         mood=getattr(args, "mood", None),
+        kinds=not getattr(args, "no_kinds", False),
     )
     heads: list[Path | None] = list(getattr(args, "heads", None) or [None])
     try:

@@ -24,7 +24,7 @@ from PIL import Image
 
 from recommender.lab import datasets
 from recommender.lab.playlist_moods import weak_labels
-from recommender.lab.training import train_mood
+from recommender.lab.training import train_mood, train_mood_sources
 from recommender.mood import MoodModel
 from recommender.photo_inputs import default_feature_set
 from recommender.pipeline import Engine, EngineConfig
@@ -101,11 +101,35 @@ def _engine_source_digest() -> str:
 def train_split_mood(
     ds: datasets.Emotion6, encoder: str, cache: Path, seed: int = 0
 ) -> tuple[MoodModel, np.ndarray]:
-    """A mood model fitted on the train split only (cached), and every photo's mood inputs."""
+    """A mood model fitted on the train split only (cached), and every photo's mood inputs.
+
+    EfficientNet-Lite0 with OASIS present: the shipped recipe (train_mood_sources: Emotion6 train split
+    plus every OASIS photo, which shares no photo with Emotion6); otherwise train_mood's Emotion6 heads."""
     configure_threads()  # torch and faiss both loaded: without this, encoding is ~20x slower
     feature_set = default_feature_set(encoder)  # what train_mood would give this encoder's heads
-    x = train_mood.cached_features(ds, encoder, cache, feature_set=feature_set).astype(np.float64)
+    oasis_root = ds.root.parent / "oasis"
     train = ds.indices("train")
+    if encoder == train_mood_sources.ENCODER and (oasis_root / "OASIS.csv").is_file():
+        recipe = train_mood_sources.Recipe(seed=seed)
+        key = _digest(encoder, *ds.paths, *train.tolist(), recipe, "eval-mood-v3")
+        directory = cache / f"eval-mood-{encoder}-{key}"
+        pool = train_mood_sources.load_pool(ds.root.parent, cache)
+        x = pool.x[~pool.is_oasis]
+        if (directory / "weights.npz").is_file():
+            return MoodModel.load(directory), x
+        print(f"training the evaluation mood model on {len(train)} train photos + OASIS ...", file=sys.stderr)
+        rows = np.concatenate([train, np.flatnonzero(pool.is_oasis)])
+        model = train_mood_sources.fit(pool, rows, recipe).model
+        model.card = {
+            "model_version": "mood-eval-train-split+oasis",
+            "encoder": encoder,
+            "feature_set": feature_set,
+            "emotions": list(IMAGE_EMOTIONS),
+            "training_data": f"Emotion6 train split ({len(train)}), OASIS ({int(pool.is_oasis.sum())})",
+        }
+        model.save(directory)
+        return model, x
+    x = train_mood.cached_features(ds, encoder, cache, feature_set=feature_set).astype(np.float64)
     key = _digest(encoder, feature_set, *ds.paths, *train.tolist(), seed, "eval-mood-v2")
     directory = cache / f"eval-mood-{encoder}-{key}"
     if (directory / "weights.npz").is_file():
@@ -201,7 +225,7 @@ def load_real(
     mood_source = (
         f"mood model from {mood_dir}"
         if mood_dir is not None
-        else f"mood model trained on the {len(ds.indices('train'))} train-split photos"
+        else f"mood model trained on the {len(ds.indices('train'))} train-split photos (and OASIS if present)"
     )
     moods = {
         s.row.track_id: label.quadrant

@@ -20,6 +20,7 @@ from recommender.types import IMAGE_EMOTIONS
 
 from .data import DEFAULT_CACHE, EvalData, PhotoSet, load_real, synthetic
 from .fusions import Row, configurations, search_weights, versus_best_single
+from .kinds import kinds_section
 from .metrics import METRICS
 from .relevance import RELEVANCES, Relevance
 from .scoring import (
@@ -35,6 +36,7 @@ from .scoring import (
     served_orders,
 )
 
+DEFAULT_KIND_STRATEGIES = ("va_match", "emotion", "feature_prediction", "joint_embedding")
 QUICK_PHOTOS = 48
 QUICK_TRACKS = 600
 SEARCH_LIMIT = 200  # weightings tried per fusion kind
@@ -53,6 +55,7 @@ class Options:
     seed: int = 0
     heads: Path | None = None  # heads artifact for feature_prediction / joint_embedding (None: shipped)
     mood: Path | None = None  # mood artifact (None: a model fitted on the Emotion6 train split)
+    kinds: bool = True  # the catalogue-kinds section on OASIS photos (kinds.py; real data only)
 
 
 @dataclass
@@ -76,6 +79,8 @@ class Result:
     relevances: list[str] = field(default_factory=lambda: list(RELEVANCES))  # those this run measured
     heads: str = ""  # the heads artifact the learned strategies used
     versus_best_single: dict[str, Any] = field(default_factory=dict)
+    kinds: list[dict[str, Any]] = field(default_factory=list)  # kinds.KindResult.as_json() each
+    kinds_markdown: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +103,7 @@ class Result:
             "relevances": self.relevances,
             "heads": self.heads,
             "versus_best_single": self.versus_best_single,
+            "kinds": self.kinds,
         }
 
 
@@ -237,6 +243,22 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
         }
         seconds["served_test"] = time.perf_counter() - t
 
+    kinds: list[Any] = []
+    oasis_mood: dict[str, float] = {}
+    if options.kinds and not options.synthetic:
+        from recommender.lab import datasets
+
+        from .kinds import evaluate_kinds
+
+        t = time.perf_counter()
+        kinds, oasis_mood = evaluate_kinds(
+            options.data or datasets.default_data_root(),
+            options.cache,
+            load_strategies(list(DEFAULT_KIND_STRATEGIES), options.heads),
+            config,
+            options.quick,
+        )
+        seconds["kinds"] = time.perf_counter() - t
     quality, scatter = mood_quality(photos)
     seconds["total"] = time.perf_counter() - started
     return Result(
@@ -259,6 +281,8 @@ def evaluate(options: Options, data: EvalData | None = None) -> Result:
         relevances=list(split.relevances),
         heads=_heads_used(strategies.available),
         versus_best_single=versus_best_single(rows, list(split.relevances)),
+        kinds=[k.as_json() for k in kinds],
+        kinds_markdown=kinds_section(kinds, oasis_mood) if kinds else [],
     )
 
 

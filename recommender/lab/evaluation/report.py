@@ -206,6 +206,7 @@ def markdown(result: Result, png_name: str, command: str) -> str:
         "",
     ]
     out += _search_section(result.search, result.relevances)
+    out += result.kinds_markdown
     out += [
         "## Timing",
         "",

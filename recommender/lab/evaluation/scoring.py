@@ -113,8 +113,9 @@ def score_matrices(
         t0 = time.perf_counter()
         try:
             for i, photo in enumerate(photos):
-                scores = strategy.score(photo, target_of(photo, catalogue, config), catalogue, rows).scores
-                matrix[i] = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0)
+                result = strategy.score(photo, target_of(photo, catalogue, config), catalogue, rows)
+                # NaN where the strategy abstains (cannot see the track): the fusions leave it out there.
+                matrix[i] = result.shown_scores()
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             strategies.skip(name, exc)
@@ -155,18 +156,21 @@ class FusedScores:
         used = {n: w for n, w in weights.items() if w > 0 and n in self.scores}
         if not used:
             raise ValueError(f"no strategy with a positive weight among {dict(weights)}")
-        total = sum(used.values())
         fused = np.zeros_like(next(iter(self.scores.values())))
+        total = np.zeros_like(fused)
         for name, w in used.items():
+            seen = ~np.isnan(self.scores[name])  # a strategy abstains where it cannot see the track
             if kind == "weighted":
-                fused += w * self.scores[name]
+                fused += np.where(seen, w * self.scores[name], 0.0)
+                total += w * seen
             elif kind == "rrf":
                 if name not in self._ranks:
-                    self._ranks[name] = rank_matrix(self.scores[name])
-                fused += w / (RRF_K + self._ranks[name])
+                    self._ranks[name] = rank_matrix(np.where(seen, self.scores[name], -np.inf))
+                fused += np.where(seen, w / (RRF_K + self._ranks[name]), 0.0)
+                total += np.where(seen, w / (RRF_K + 1), 0.0)
             else:
                 raise ValueError(f"unknown fusion {kind!r}")
-        return fused / total if kind == "weighted" else fused / (total / (RRF_K + 1))
+        return np.divide(fused, total, out=np.zeros_like(fused), where=total > 0)
 
 
 # --- configurations and metrics -----------------------------------------------------------------------
