@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from inference import adapter
+from registry import serving
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +15,14 @@ def _shipped_versions(db) -> None:
     from registry.services import register_shipped
 
     register_shipped()
+
+
+@pytest.fixture(autouse=True)
+def _fresh(settings, tmp_path) -> Iterator[None]:
+    """Each test serves from its own registry cache, with no engine or served versions left from another."""
+    settings.REGISTRY_CACHE_DIR = tmp_path / "registry-cache"
+    adapter.reset()
+    serving.forget()
+    yield
+    adapter.reset()
+    serving.forget()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,6 @@ from registry.models import ModelVersion, RegistryState
 
 pytestmark = pytest.mark.django_db
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings, tmp_path) -> Iterator[None]:
-    settings.REGISTRY_CACHE_DIR = tmp_path / "registry-cache"
-    adapter.reset()
-    serving.forget()
-    yield
-    adapter.reset()
-    serving.forget()
 
 
 def active(kind: str) -> ModelVersion:

@@ -3,7 +3,6 @@ failures that leave the active versions serving, and the active reranker applied
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 
@@ -21,16 +20,6 @@ from registry.models import ModelVersion
 from tests.factories import PhotoFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings, tmp_path) -> Iterator[None]:
-    settings.REGISTRY_CACHE_DIR = tmp_path / "registry-cache"
-    adapter.reset()
-    serving.forget()
-    yield
-    adapter.reset()
-    serving.forget()
 
 
 def same_quadrant(photo: tuple[float, float], track: tuple[float, float]) -> bool:
