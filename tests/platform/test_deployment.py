@@ -74,6 +74,20 @@ def test_dockerfiles_copy_paths_that_exist(dockerfile: str) -> None:
     assert "torch==2.13.0" in (REPO / dockerfile).read_text()
 
 
+@pytest.mark.parametrize("dockerfile", ["platform/Dockerfile", "platform/Dockerfile.gpu"])
+def test_dockerfiles_copy_every_project_package(dockerfile: str, settings) -> None:
+    # An installed app missing from the image fails at startup, which nothing here would otherwise notice.
+    copied = {
+        source.rstrip("/")
+        for line in (REPO / dockerfile).read_text().splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+    }
+    apps = {app.split(".")[0] for app in settings.INSTALLED_APPS if (REPO / app.split(".")[0]).is_dir()}
+    packages = apps | {"config", "recommender", "inference", "templates", "static"}
+    assert "." in copied or packages <= copied, f"{dockerfile} leaves out {sorted(packages - copied)}"
+
+
 def test_gpu_manifest_requests_a_gpu() -> None:
     manifest = yaml.safe_load((REPO / "platform/k8s/gpu-worker.yaml").read_text())
     container = manifest["spec"]["template"]["spec"]["containers"][0]
