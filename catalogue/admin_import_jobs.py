@@ -94,5 +94,8 @@ class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
             **(extra_context or {}),
             "job": job,
             "rejected": ((job.report if job else None) or {}).get("rejected", [])[:200],
+            "diff": import_jobs.diff_page(job, request.GET.get("diff"), request.GET.get("page"))
+            if job
+            else None,
         }
         return super().change_view(request, object_id, form_url, extra)
