@@ -120,3 +120,13 @@ def test_bulk_actions_change_is_active_and_the_catalogue_version(
     assert response.status_code == 302
     assert Track.objects.filter(is_active=end_active, pk__in=[t.pk for t in tracks]).count() == 2
     assert catalogue_version() != before
+
+
+def test_the_empty_language_and_genre_are_named_in_the_filters(staff_client: Client) -> None:
+    TrackFactory.create(title="Nameless", language="", genre="")
+    TrackFactory.create(title="Named", language="en", genre="rock")
+    url = reverse("admin:catalogue_track_changelist")
+    page = staff_client.get(url).content.decode()
+    assert 'href="?language=">(none)</a>' in page and 'href="?genre=">(none)</a>' in page
+    filtered = staff_client.get(url, {"language": ""}).content.decode()
+    assert "Nameless" in filtered and "Named<" not in filtered
