@@ -14,7 +14,7 @@ class UploadForm(forms.Form):
 
     # A plain FileField: the photo service does the image checks, with messages written for users.
     image = forms.FileField(label="Photo", required=False)
-    kept = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    kept = forms.CharField(required=False, widget=forms.HiddenInput)
     mode = forms.ChoiceField(choices=Run.Mode.choices, initial=Run.Mode.MATCH)
     context = forms.CharField(
         max_length=500,
@@ -32,7 +32,8 @@ class UploadForm(forms.Form):
         if data.get("image"):
             data["kept"] = None  # a new file replaces the one kept
         elif data.get("kept"):
-            photo = Photo.objects.filter(pk=data["kept"], owner=self.owner).first()
+            kept = data["kept"]
+            photo = Photo.objects.filter(pk=int(kept), owner=self.owner).first() if kept.isdecimal() else None
             if photo is None:
                 self.add_error("image", "That photo is no longer there; please choose it again.")
             data["kept_photo"] = photo

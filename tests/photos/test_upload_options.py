@@ -143,9 +143,11 @@ def test_bad_options_and_a_bad_photo_say_both_and_store_nothing(client, catalogu
     assert not Photo.objects.exists() and not Run.objects.exists()
 
 
-def test_a_kept_photo_must_be_yours(client, catalogue) -> None:
+@pytest.mark.parametrize("kept", ["someone else's", "abc", "-1", "99999999999999999999", "١٢"])
+def test_a_kept_photo_must_be_yours(client, catalogue, kept) -> None:
     someone_elses = PhotoFactory.create(owner=UserFactory.create())
-    response = client.post("/", {"kept": str(someone_elses.pk), "mode": "match"})
+    value = str(someone_elses.pk) if kept == "someone else's" else kept
+    response = client.post("/", {"kept": value, "mode": "match"})
     assert response.status_code == 400
     assert "no longer there" in response.content.decode()
     assert not Run.objects.exists()
