@@ -104,11 +104,22 @@ def test_dry_run_lists_each_track_added_changed_with_old_and_new_and_unchanged()
     assert Track.objects.get(external_id="k2").title == "Old title"  # nothing written
 
 
-def test_an_import_report_has_no_diff_and_the_command_json_is_unchanged() -> None:
+def test_an_import_report_has_no_diff_and_the_command_json_is_unchanged(tmp_path) -> None:
+    import io
+    import json
+
+    from django.core.management import call_command
+
     job = _job(dry_run=False)
     import_jobs.run(job.pk)
     job.refresh_from_db()
     assert job.report is not None and "diff" not in job.report
+    path = tmp_path / "x.csv"
+    path.write_bytes(FILE)
+    out = io.StringIO()
+    call_command("import_tracks", str(path), "--json", "--no-progress", stdout=out)
+    keys = {"source", "format", "rows", "created", "updated", "unchanged", "duplicates", "rejected"}
+    assert set(json.loads(out.getvalue())) == keys | {"warnings", "seconds", "tracks"}  # as before
 
 
 def test_the_job_page_shows_the_diff_by_kind_paginated_and_capped(staff_client: Client, settings) -> None:
