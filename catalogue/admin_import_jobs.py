@@ -30,7 +30,9 @@ class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
     list_display = ("created_at", "source_name", "dry_run", "status", "progress", "outcome", "created_by")
     list_filter = ("status", "dry_run")
     change_form_template = "admin/catalogue/importjob/change_form.html"
-    readonly_fields = [f.name for f in ImportJob._meta.fields]
+    # The report is shown as tables above the fields (a dry run's can list thousands of tracks), not as JSON.
+    exclude = ("report",)
+    readonly_fields = [f.name for f in ImportJob._meta.fields if f.name != "report"]
 
     @admin.display(description="Progress")
     def progress(self, job: ImportJob) -> str:
@@ -94,5 +96,8 @@ class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
             **(extra_context or {}),
             "job": job,
             "rejected": ((job.report if job else None) or {}).get("rejected", [])[:200],
+            "diff": import_jobs.diff_page(job, request.GET.get("diff"), request.GET.get("page"))
+            if job
+            else None,
         }
         return super().change_view(request, object_id, form_url, extra)

@@ -15,6 +15,7 @@ from .models import Track
 from .serializers import TrackSerializer
 
 RANGE_FILTERS = ("energy", "valence")
+LANGUAGE_MAX_LENGTH = Track._meta.get_field("language").max_length or 35
 
 
 def _float_param(request: Request, name: str) -> float | None:
@@ -31,8 +32,32 @@ def _float_param(request: Request, name: str) -> float | None:
     return number
 
 
+def _language_param(request: Request) -> str | None:
+    """The language asked for; None when absent. Empty, too long or with control characters: a 400."""
+    value = request.query_params.get("language")
+    if value is None:
+        return None
+    language = value.strip()
+    if not language or len(language) > LANGUAGE_MAX_LENGTH or not language.isprintable():
+        raise ValidationError(
+            {
+                "language": [
+                    f"must be a language as the catalogue writes it, e.g. en (1-{LANGUAGE_MAX_LENGTH} "
+                    "printable characters)"
+                ]
+            }
+        )
+    return language
+
+
 _PARAMETERS = [
     OpenApiParameter("genre", OpenApiTypes.STR, description="Exact genre (case-insensitive)."),
+    OpenApiParameter(
+        "language",
+        OpenApiTypes.STR,
+        description=f"Exact language of the lyrics, as the catalogue writes it (case-insensitive), e.g. en. "
+        f"1-{LANGUAGE_MAX_LENGTH} characters; anything else is a 400.",
+    ),
     OpenApiParameter("q", OpenApiTypes.STR, description="Words searched in title, artist and tags."),
     *(
         OpenApiParameter(f"{name}_{end}", OpenApiTypes.FLOAT, description=f"{end}imum {name} (0-1).")
@@ -46,7 +71,7 @@ _PARAMETERS = [
 class TrackViewSet(viewsets.ReadOnlyModelViewSet[Track]):
     """The active catalogue (read-only for users).
 
-    Filters: ?genre=, ?q= (every word must match title, artist or tags), ?energy_min/_max,
+    Filters: ?genre=, ?language=, ?q= (every word must match title, artist or tags), ?energy_min/_max,
     ?valence_min/_max; ?ordering= one of the ordering fields (prefix - for descending).
     Tracks whose energy or valence is unknown are left out when that range is filtered.
     """
@@ -59,6 +84,7 @@ class TrackViewSet(viewsets.ReadOnlyModelViewSet[Track]):
         "artist",
         "year",
         "genre",
+        "language",
         "valence",
         "arousal",
         "energy",
@@ -72,6 +98,8 @@ class TrackViewSet(viewsets.ReadOnlyModelViewSet[Track]):
         params = self.request.query_params
         if genre := params.get("genre", "").strip():
             queryset = queryset.filter(genre__iexact=genre)
+        if (language := _language_param(self.request)) is not None:
+            queryset = queryset.filter(language__iexact=language)
         for word in params.get("q", "").split():
             queryset = queryset.filter(
                 Q(title__icontains=word) | Q(artist__icontains=word) | Q(tags__icontains=word)

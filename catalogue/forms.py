@@ -3,10 +3,6 @@ from django import forms
 from .services.bulk_edit import BulkEdit
 
 
-class ImportTracksForm(forms.Form):
-    file = forms.FileField(help_text="CSV (with a header line) or JSON Lines, UTF-8.")
-
-
 class AddAudioTrackForm(forms.Form):
     file = forms.FileField(help_text="MP3, WAV, FLAC or OGG, at least 3 seconds.")
     title = forms.CharField(max_length=500, required=False, help_text="Defaults to the file name.")

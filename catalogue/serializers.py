@@ -18,6 +18,7 @@ class TrackSerializer(serializers.ModelSerializer[Track]):
             "album",
             "year",
             "genre",
+            "language",
             "tags",
             "links",
             "valence",

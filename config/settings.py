@@ -211,6 +211,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "photos.tasks.reap_stale_runs", "schedule": 60.0},
     "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
+    "resend-queued-imports": {"task": "catalogue.tasks.resend_queued_imports", "schedule": 60.0},
     "reap-soundtracks": {"task": "playlists.tasks.reap_soundtracks", "schedule": 60.0},
     "retrain-reranker": {
         "task": "registry.tasks.start_scheduled_retraining",
@@ -239,6 +240,10 @@ RUN_FAULT_DELAY_SECONDS = float(os.environ.get("PHOTOPHONE_RUN_FAULT_DELAY", "0"
 # Tracks added as audio: upload limit, and when a still-pending analysis is sent to the workers again.
 AUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("AUDIO_UPLOAD_MAX_BYTES", str(60 * 1024 * 1024)))
 AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECONDS", "120"))
+# An import job still queued this long after it was created or last sent is sent to the workers again.
+IMPORT_JOB_RESEND_AFTER_SECONDS = int(os.environ.get("IMPORT_JOB_RESEND_AFTER_SECONDS", "60"))
+# The longest an import job may run on a worker (the tasks' default limit is for photo runs).
+IMPORT_JOB_TIME_LIMIT_SECONDS = int(os.environ.get("IMPORT_JOB_TIME_LIMIT_SECONDS", "3600"))
 # import_tracks URL refuses loopback, private and reserved addresses (after redirects too) unless this is set.
 IMPORT_ALLOW_PRIVATE_URLS = env_bool("IMPORT_ALLOW_PRIVATE_URLS", False)
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import throttle
 from accounts.models import User
 from catalogue.models import Track
-from photos.forms import FilterForm, UploadForm, rerun_options
+from photos.forms import FilterForm, RunOptionsForm, UploadForm, rerun_options
 from photos.models import Feedback, Photo, Run, RunItem
 from photos.services import feedback as feedback_service
 from photos.services import filters, results, runs
@@ -36,25 +36,26 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect_to_login(request.get_full_path())
         return render(request, "photos/landing.html")
     user = _user(request)
-    form = UploadForm(request.POST or None, request.FILES or None, initial={"mode": user.default_mode})
+    initial = {"mode": user.default_mode}
+    form = UploadForm(request.POST or None, request.FILES or None, owner=user, initial=initial)
+    options = RunOptionsForm(request.POST or None, choices=filters.choices())
+    kept: Photo | None = None
     status = 200
     if request.method == "POST":
         if not throttle.may_queue_run(user.pk):
             form.add_error(None, "You are uploading too fast. Please wait a minute.")
             status = 429
         elif form.is_valid():
-            upload = form.cleaned_data["image"]
-            try:
-                photo = photo_service.store_photo(user, upload, upload.name)
-            except photo_service.PhotoRejected as exc:
-                form.add_error("image", str(exc))
-            else:
+            # The photo is stored even when the options are bad, so fixing them never means choosing it again.
+            kept = form.cleaned_data.get("kept_photo") or _store(form, user)
+            if kept is not None and options.is_valid():
                 run = runs.create_run(
-                    photo,
+                    kept,
                     user,
                     mode=form.cleaned_data["mode"],
                     top_k=results.web_top_k(),
                     context=form.cleaned_data.get("context", ""),
+                    **options.run_options(),
                 )
                 return redirect("photos:run", pk=run.pk)
         if status == 200:
@@ -65,7 +66,18 @@ def home(request: HttpRequest) -> HttpResponse:
         latest_status=Subquery(latest_run.values("status")[:1]),
         latest_mood=Subquery(latest_run.values("mood_summary")[:1]),
     )[:6]
-    return render(request, "photos/home.html", {"form": form, "recent": recent}, status=status)
+    context = {"form": form, "options": options, "kept": kept, "recent": recent}
+    return render(request, "photos/home.html", context, status=status)
+
+
+def _store(form: UploadForm, user: User) -> Photo | None:
+    """The uploaded photo, stored; None, with the reason on the form, when it is not a usable photo."""
+    upload = form.cleaned_data["image"]
+    try:
+        return photo_service.store_photo(user, upload, upload.name)
+    except photo_service.PhotoRejected as exc:
+        form.add_error("image", str(exc))
+        return None
 
 
 @login_required

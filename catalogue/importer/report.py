@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MAX_LISTED_LINES = 20  # line numbers listed in one warning
+MAX_DIFF_KEPT = 1000  # tracks of each kind (added, changed, unchanged) a dry run lists; the counts are whole
 
 
 class ImportFileError(Exception):
@@ -30,13 +31,17 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    diff: DryRunDiff | None = None  # a dry run's track-by-track view
 
     @property
     def tracks(self) -> int:
         return self.created + self.updated + self.unchanged
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "tracks": self.tracks}
+        values = {**asdict(self), "tracks": self.tracks}
+        if self.diff is None:
+            del values["diff"]  # an import's report (import_tracks --json) is as it always was
+        return values
 
     def summary(self, max_rejected: int = 50) -> str:
         lines = [
@@ -53,6 +58,37 @@ class ImportReport:
             if len(self.rejected) > max_rejected:
                 lines.append(f"  ... and {len(self.rejected) - max_rejected} more")
         return "\n".join(lines)
+
+
+@dataclass
+class DryRunDiff:
+    """What a dry run would do, track by track, the first MAX_DIFF_KEPT of each kind (in file order):
+    added tracks, changed tracks with each changed field as {field, old, new}, and unchanged tracks."""
+
+    added: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, external_id: str, new: dict[str, Any]) -> None:
+        if len(self.added) < MAX_DIFF_KEPT:
+            self.added.append(_named(external_id, new))
+
+    def change(self, external_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if len(self.changed) < MAX_DIFF_KEPT:
+            changes = [
+                {"field": name, "old": old[name], "new": new.get(name)}
+                for name in old
+                if old[name] != new.get(name)
+            ]
+            self.changed.append({**_named(external_id, {**old, **new}), "changes": changes})
+
+    def keep(self, external_id: str, old: dict[str, Any]) -> None:
+        if len(self.unchanged) < MAX_DIFF_KEPT:
+            self.unchanged.append(_named(external_id, old))
+
+
+def _named(external_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"id": external_id, "title": values.get("title", ""), "artist": values.get("artist", "")}
 
 
 @dataclass

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from catalogue.models import CatalogueVersion, Track
 
-from .report import ReadState
+from .report import DryRunDiff, ReadState
 
 BATCH_SIZE = 1000  # rows per transaction; 1,000 x ~35 columns stays below PostgreSQL's 65,535 parameters
 
@@ -28,9 +28,10 @@ def write(
 
     A batch that creates or changes tracks moves the catalogue version in its transaction; a re-import
     that changes nothing leaves the version (and so the engine's index) as it was. A dry run counts the
-    same way and writes nothing.
+    same way, writes nothing, and lists what would change track by track (report.diff).
     """
     report = state.report
+    diff = report.diff = DryRunDiff() if dry_run else None
     state.fields.discard("external_id")
     fields = sorted(state.fields)
     ids = list(state.rows)
@@ -49,11 +50,17 @@ def write(
                     old = existing.get(external_id)
                     if old is None:
                         report.created += 1
+                        if diff is not None:
+                            diff.add(external_id, values)
                     elif old == tuple(values.get(name) for name in fields):
                         report.unchanged += 1
+                        if diff is not None:
+                            diff.keep(external_id, dict(zip(fields, old, strict=True)))
                         continue
                     else:
                         report.updated += 1
+                        if diff is not None:
+                            diff.change(external_id, dict(zip(fields, old, strict=True)), values)
                     changed.append((external_id, values))
                 if changed and not dry_run:
                     CatalogueVersion.bump()  # before the upsert: see CatalogueVersion.bump

@@ -1,27 +1,34 @@
 """Imports of any size on a worker: the web request stores the upload and queues a job; the worker imports
 (or dry-runs) it with catalogue.importer, recording progress and the report on the ImportJob.
 
-A job whose send failed (broker down) stays queued; `send` can be called again for it (the admin's job
-page offers it). Running a job claims it (queued -> running) in one UPDATE, so a redelivered task never
-imports the same file twice.
+A job whose send failed (broker down), or that no worker took since it was sent, stays queued: the beat
+sends it again (resend_queued), and the admin's job page offers a button. Running a job claims it
+(queued -> running) in one UPDATE, so a task sent twice or redelivered never imports the same file twice.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalogue.importer import ImportFileError, import_tracks
+from catalogue.importer.report import MAX_DIFF_KEPT
 from catalogue.models import ImportJob
 from config.celery import publish
 
 RUN_TASK = "catalogue.tasks.run_import_job"
 PROGRESS_EVERY_SECONDS = 0.5  # progress writes at most this often
 MAX_REJECTED_KEPT = 1000  # rejected rows kept in the stored report (the count is always whole)
+DIFF_KINDS = {"added": "created", "changed": "updated", "unchanged": "unchanged"}  # -> the report's count
+DIFF_PAGE_SIZE = 50
 
 
 def create(upload: UploadedFile, *, dry_run: bool, user: Any = None) -> ImportJob:
@@ -35,7 +42,24 @@ def create(upload: UploadedFile, *, dry_run: bool, user: Any = None) -> ImportJo
 
 
 def send(job: ImportJob) -> bool:
-    return publish(RUN_TASK, job.pk)
+    """Hand the job to the broker; False (it stays queued, unsent) when the broker is unreachable."""
+    if not publish(RUN_TASK, job.pk):
+        return False
+    ImportJob.objects.filter(pk=job.pk).update(sent_at=timezone.now())
+    return True
+
+
+def resend_queued(older_than_seconds: float | None = None) -> dict[str, int]:
+    """Periodic (the beat): send again the jobs still queued that were never sent, or last sent longer ago
+    than settings.IMPORT_JOB_RESEND_AFTER_SECONDS (the broker was down, or lost the message). Sending a job
+    twice is harmless: only one worker can claim it (run)."""
+    age = settings.IMPORT_JOB_RESEND_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=age)
+    waiting = ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=cutoff).filter(
+        Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff)
+    )
+    jobs = list(waiting.order_by("created_at")[:100])
+    return {"resent": sum(send(job) for job in jobs), "waiting": len(jobs)}
 
 
 def run(job_id: int) -> str:
@@ -85,3 +109,58 @@ def _local_path(job: ImportJob) -> str | None:
         return job.file.path
     except NotImplementedError:
         return None
+
+
+@dataclass(frozen=True)
+class DiffPage:
+    """One page of a dry run's track-by-track diff, of one kind (added, changed or unchanged)."""
+
+    kind: str
+    items: list[dict[str, Any]]
+    number: int
+    pages: int
+    kept: int  # tracks of this kind listed in the stored report (at most MAX_DIFF_KEPT)
+    total: int  # tracks of this kind in all
+    counts: dict[str, int]  # every kind's total
+
+    @property
+    def capped(self) -> bool:
+        return self.kept < self.total
+
+
+def diff_page(job: ImportJob, kind: str | None, page: str | None) -> DiffPage | None:
+    """The page of the job's dry-run diff asked for (the first, of changed tracks, unless the request says
+    otherwise; out-of-range pages are clamped). None when the job has no diff (an import, or not done)."""
+    diff = (job.report or {}).get("diff")
+    if not diff:
+        return None
+    report = job.report or {}
+    counts = {name: int(report.get(count, 0)) for name, count in DIFF_KINDS.items()}
+    kind = kind if kind in DIFF_KINDS else "changed"
+    listed = diff.get(kind, [])
+    pages = max(1, -(-len(listed) // DIFF_PAGE_SIZE))
+    try:
+        number = min(max(1, int(page or 1)), pages)
+    except ValueError:
+        number = 1
+    items = [
+        {
+            **item,
+            "changes": [{**c, "old": _shown(c["old"]), "new": _shown(c["new"])} for c in item["changes"]],
+        }
+        if "changes" in item
+        else item
+        for item in listed[(number - 1) * DIFF_PAGE_SIZE : number * DIFF_PAGE_SIZE]
+    ]
+    return DiffPage(kind, items, number, pages, min(len(listed), MAX_DIFF_KEPT), counts[kind], counts)
+
+
+def _shown(value: Any) -> str:
+    """A field's value as the diff shows it: unknown and empty said in words, tags as a list."""
+    if value is None:
+        return "(unknown)"
+    if value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -25,6 +25,15 @@
     });
   }
 
+  // The upload form's mood sliders: moving one means "match this mood".
+  const useMood = document.getElementById("id_use_mood");
+  if (useMood) {
+    ["id_valence", "id_arousal"].forEach((id) => {
+      const slider = document.getElementById(id);
+      if (slider) { slider.addEventListener("input", () => { useMood.checked = true; }); }
+    });
+  }
+
   const run = document.getElementById("run");
   if (run && (run.dataset.status === "pending" || run.dataset.status === "running")) {
     const message = document.getElementById("progress-message");

@@ -90,3 +90,34 @@ def test_a_track_without_ids_gets_search_links() -> None:
         links["Search YouTube"] == "https://www.youtube.com/results?search_query=Claude+Debussy+Clair+de+Lune"
     )
     assert "Clair+de+Lune" in links["Find on MusicBrainz"]
+
+
+def test_language_is_shown_and_filtered(api: Client) -> None:
+    from catalogue.models import Track
+
+    Track.objects.filter(title="Party").update(language="es")
+    Track.objects.filter(title="Rain Song").update(language="ES")
+    results = {r["title"]: r for r in api.get("/api/tracks/").json()["results"]}
+    assert results["Party"]["language"] == "es" and results["Unknown Energy"]["language"] == ""
+    assert sorted(titles(api, language="es")) == ["Party", "Rain Song"]  # case-insensitive
+    assert titles(api, language=" es ", genre="pop") == ["Party"]
+    assert titles(api, language="pt-BR") == []
+    assert titles(api, ordering="-language")[:2] != ["Unknown Energy"]
+
+
+@pytest.mark.parametrize("value", ["", "   ", "x" * 36, "en\tes"])
+def test_a_bad_language_is_a_400(api: Client, value: str) -> None:
+    response = api.get("/api/tracks/", {"language": value})
+    assert response.status_code == 400
+    assert "language" in response.json()
+
+
+def test_the_schema_documents_the_language_filter_and_its_400() -> None:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/tracks/"]["get"]
+    assert "language" in {p["name"] for p in operation["parameters"]}
+    assert "400" in operation["responses"]
+    track = schema["components"]["schemas"]["Track"]["properties"]
+    assert "language" in track

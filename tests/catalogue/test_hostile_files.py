@@ -96,10 +96,14 @@ def test_the_admin_import_page_reports_hostile_lines(staff_client) -> None:
     from django.urls import reverse
 
     data = GOOD_JSONL.encode() + b'{"id": "bad", "title": "a\\u0000b", "artist": "B"}\n' + DEEP + b"\n"
+    from catalogue.models import ImportJob
+    from catalogue.services import import_jobs
+
     response = staff_client.post(
-        reverse("admin:catalogue_track_import"), {"file": SimpleUploadedFile("t.jsonl", data)}
+        reverse("admin:catalogue_importjob_add"), {"file": SimpleUploadedFile("t.jsonl", data)}
     )
-    assert response.status_code == 200
-    page = response.content.decode()
+    assert response.status_code == 302
+    assert import_jobs.run(ImportJob.objects.get().pk) == "done"
+    page = staff_client.get(response["Location"]).content.decode()
     assert "NUL" in page and "nested too deeply" in page
     assert list(Track.objects.values_list("external_id", flat=True)) == ["good-1"]

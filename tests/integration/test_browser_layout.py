@@ -230,3 +230,32 @@ def test_dragging_the_mood_marker_reranks_for_that_mood(browser, live_server, fi
     page.reload()
     assert "Matched to the mood you chose" in page.locator("[data-testid=chosen-mood]").inner_text()
     page.close()
+
+
+def test_upload_with_options_at_phone_width(browser, live_server, finished_run, tmp_path):
+    """The upload form's Options: collapsed, fit at 390 px, and what is set there goes into the first run
+    (moving a mood slider ticks "match a mood I choose")."""
+    from photos.services.results import mood_from_map
+
+    page = browser.new_page(viewport=PHONE)
+    log_in(page, live_server.url, "lena")
+    assert not page.is_visible("#id_energy_min")  # collapsed
+    page.click("#options summary")
+    assert page.is_visible("#id_energy_min")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes((200, 90, 40), (160, 120)))
+    page.set_input_files("#id_image", str(photo))
+    page.check("input[name=genres][value=pop]")
+    page.fill("#id_energy_max", "0.9")
+    assert not page.is_checked("#id_use_mood")
+    page.eval_on_selector(
+        "#id_valence", "el => { el.value = '0.8'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    assert page.is_checked("#id_use_mood")
+    page.click("#submit")
+    page.wait_for_url("**/runs/*/")
+    run = Run.objects.exclude(pk=finished_run.pk).get()
+    assert run.filters == {"genres": ["pop"], "energy_max": 0.9}
+    assert run.chosen_mood == pytest.approx(mood_from_map(0.8, 0.5))
+    page.close()

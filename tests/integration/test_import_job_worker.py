@@ -40,3 +40,51 @@ def test_import_job_runs_on_a_real_worker(broker, settings, tmp_path) -> None:
     assert Track.objects.count() == 3000 and job.done == job.total == 3000
     page = client.get(response["Location"]).content.decode()
     assert "<th>Created</th><td>3000</td>" in page and "valence 7 is out of range" in page
+
+
+def test_a_job_queued_while_the_broker_was_down_is_sent_by_the_beat_and_run_once(
+    broker, settings, tmp_path
+) -> None:
+    from catalogue.services import import_jobs
+    from tests.worker import point_celery_at
+
+    user = UserFactory.create(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(user)
+    rows = "".join(f"q{n},Song {n},Band {n % 7},0.5\n" for n in range(500))
+    point_celery_at("redis://127.0.0.1:9/0")  # nothing listens there: the broker is down
+    try:
+        response = client.post(
+            reverse("admin:catalogue_importjob_add"),
+            {"file": SimpleUploadedFile("q.csv", f"id,title,artist,valence\n{rows}".encode())},
+        )
+    finally:
+        point_celery_at(broker)  # the broker is back
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == "queued" and job.sent_at is None  # saved, not lost, not sent
+    settings.IMPORT_JOB_RESEND_AFTER_SECONDS = 3600
+    assert import_jobs.resend_queued() == {"resent": 0, "waiting": 0}  # too young to be sent again
+    settings.IMPORT_JOB_RESEND_AFTER_SECONDS = 0
+    # What the beat runs every minute; twice, as when a send was slow and the next beat sent it again:
+    # the job is claimed once, so it is imported once.
+    assert import_jobs.resend_queued()["resent"] == 1
+    assert import_jobs.resend_queued()["resent"] == 1
+    job.refresh_from_db()
+    assert job.sent_at is not None
+    log = tmp_path / "worker.log"
+    worker = Worker(broker, log, PHOTOPHONE_PRELOAD="0")
+    try:
+        worker.wait_ready()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and log.read_text(errors="replace").count("succeeded in") < 2:
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    job.refresh_from_db()
+    text = log.read_text(errors="replace")
+    assert job.status == "done", (job.error, text[-3000:])
+    assert text.count(f"{import_jobs.RUN_TASK}[") >= 2 and text.count("succeeded in") == 2, text[-3000:]
+    assert job.report is not None and job.report["created"] == 500  # not overwritten by the second task
+    assert Track.objects.count() == 500
+    assert import_jobs.resend_queued()["resent"] == 0  # done: never sent again
