@@ -227,6 +227,10 @@ CELERY_TASK_TIME_LIMIT = 150
 REGISTRY_CACHE_DIR = Path(os.environ.get("REGISTRY_CACHE_DIR", VAR_DIR / "registry"))
 TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", "3600"))
 TRAINING_STALE_AFTER_SECONDS = int(os.environ.get("TRAINING_STALE_AFTER_SECONDS", "4000"))
+# The reranker gate's fixed offline evaluation (built by python -m recommender.lab.rerank_offline).
+RERANKER_OFFLINE_EVALUATION = Path(
+    os.environ.get("RERANKER_OFFLINE_EVALUATION", BASE_DIR / "recommender" / "artifacts" / "offline-eval-v1")
+)
 
 # Photo runs: a run still `running` after this many seconds is failed (its worker died).
 RUN_STALE_AFTER_SECONDS = int(os.environ.get("RUN_STALE_AFTER_SECONDS", "180"))

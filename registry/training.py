@@ -28,7 +28,7 @@ from catalogue.selectors import active_track_rows
 from config.celery import publish
 from inference.adapter import Reranker
 from photos.models import Feedback
-from recommender.lab import rerank_training
+from recommender.lab import rerank_offline, rerank_training
 from recommender.reranker import SCORE_KEY
 from recommender.tracks import track_position
 from recommender.types import TrackRow
@@ -170,7 +170,11 @@ def _train(version: ModelVersion) -> ModelVersion:
 
         active = Reranker.load(local_artifact_dir(active_version))
     outcome = rerank_training.train_and_judge(
-        data, active, version.name, progress=lambda p, note: _progress(version.pk, p, note)
+        data,
+        active,
+        version.name,
+        offline_evaluation(),
+        progress=lambda p, note: _progress(version.pk, p, note),
     )
     if outcome.reranker is None:
         raise ValueError(outcome.reason)
@@ -196,6 +200,16 @@ def _train(version: ModelVersion) -> ModelVersion:
         services.activate(version.pk)
     version.refresh_from_db()
     return version
+
+
+def offline_evaluation() -> rerank_offline.OfflineEval | rerank_offline.Unavailable:
+    """The gate's fixed offline evaluation (settings.RERANKER_OFFLINE_EVALUATION, shipped in the
+    repository), or why it cannot be had: the gate then keeps every candidate a candidate."""
+    try:
+        return rerank_offline.load(settings.RERANKER_OFFLINE_EVALUATION)
+    except rerank_offline.Unavailable as exc:
+        logger.error("the reranker gate's offline evaluation is unavailable: %s", exc)
+        return exc
 
 
 def _or_half(value: float | None) -> float:

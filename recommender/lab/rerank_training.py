@@ -5,9 +5,10 @@ item, the photo's and the track's mood, up or down, when, which run). The newest
 is never trained on: it decides whether a candidate beats the active version (ROC AUC of its scores for
 ups against downs). Two established learners are tried, scikit-learn's logistic regression and LightGBM's
 LambdaRank (ratings grouped by run); the one with the better AUC on the newest part of the training share
-is kept, and both figures go into the card. A fixed offline check (mood agreement on a synthetic grid of
-photo moods against a fixed catalogue of track moods, relevance = same valence/arousal quadrant) must not
-fall by more than OFFLINE_TOLERANCE, so a reranker learned from random or adversarial ratings is refused.
+is kept, and both figures go into the card. On the fixed offline evaluation (rerank_offline.py: held-out
+development photos with human V/A against a catalogue with human mood labels) neither its quadrant P@5 nor
+its NDCG@10 may fall more than OFFLINE_TOLERANCE below the active version's, so a reranker learned from
+random or adversarial ratings is refused. Without that evaluation no candidate passes.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from recommender.mood import PHOTO_AROUSAL_MEAN
+from recommender.lab.rerank_offline import OfflineEval, Unavailable
 from recommender.reranker import Reranker, feature_matrix
 
 HELD_OUT = 0.2
 MIN_RATINGS = 40
 MIN_GAIN = 0.005  # the candidate's held-out AUC must beat the active's by more than this
-OFFLINE_TOLERANCE = 0.02  # ... and its offline P@5 may fall at most this much below the active's
+OFFLINE_TOLERANCE = 0.02  # ... and its offline P@5 and NDCG@10 may fall at most this much below the active's
 SEED = 0
 
 ScoreFn = Callable[[np.ndarray, list[str]], np.ndarray]
@@ -119,30 +120,6 @@ def fit_lambdarank(data: RatingSet, strategies: Sequence[str], version: str) -> 
 LEARNERS = {"logistic": fit_logistic, "lambdarank": fit_lambdarank}
 
 
-def offline_check(score: Callable[[np.ndarray], np.ndarray], strategies: Sequence[str]) -> float:
-    """Macro quadrant P@5 on a fixed synthetic set in the serving input space: 24 photo moods on a grid as the
-    mood model reads them (valence 0.5 +- 0.3, arousal on Emotion6's narrow scale, 0.507 +- 0.2) against 200
-    track moods drawn once (seed 0); relevant = the same quadrant (the photo's around that centre). Every
-    strategy scores a track by its closeness to the photo's mood, as noisily as real strategies (sd 0.25)."""
-    rng = np.random.default_rng(0)
-    tracks = rng.uniform(0.02, 0.98, size=(200, 2))
-    noise = {s: rng.normal(0, 0.25, size=(24, 200)) for s in strategies}
-    grid = [(v, a) for v in (-1, -0.5, 0.5, 1) for a in (-1, -0.6, -0.2, 0.2, 0.6, 1) if True][:24]
-    hits = []
-    for p, (dv, da) in enumerate(grid):
-        v, a = 0.5 + 0.3 * dv, PHOTO_AROUSAL_MEAN + 0.2 * da
-        closeness = 1 - np.hypot(tracks[:, 0] - (0.5 + 0.5 * dv), tracks[:, 1] - (0.5 + 0.5 * da)) / np.sqrt(
-            2
-        )
-        scores = {s: np.clip(closeness + noise[s][p], 0, 1) for s in strategies}
-        engine = np.mean([scores[s] for s in strategies], axis=0) if strategies else closeness
-        x = feature_matrix(strategies, engine, scores, np.array([v, a]), tracks)
-        top = np.argsort(-score(x), kind="stable")[:5]
-        same = ((tracks[top, 0] > 0.5) == (dv > 0)) & ((tracks[top, 1] > 0.5) == (da > 0))
-        hits.append(same.mean())
-    return float(np.mean(hits))
-
-
 def engine_score_only(features: np.ndarray) -> np.ndarray:
     """The ranking with no reranker: the engine's fused score (feature 0)."""
     return features[:, 0]
@@ -156,18 +133,16 @@ class Outcome:
     metrics: dict[str, Any]
 
 
-OfflineCheck = Callable[[Callable[[np.ndarray], np.ndarray], Sequence[str]], float]
-
-
 def train_and_judge(
     data: RatingSet,
     active: Reranker | None,
     version: str,
+    offline: OfflineEval | Unavailable,
     progress: Callable[[int, str], None] = lambda p, n: None,
-    check: OfflineCheck = offline_check,
 ) -> Outcome:
     """Train a candidate on all but the newest ratings and judge it against the active reranker (or, with
-    none active, the engine's own score) on those newest ratings and on the offline check."""
+    none active, the engine's own score) on those newest ratings and on the fixed offline evaluation
+    (offline: rerank_offline.load's result, or why it could not be loaded)."""
     metrics: dict[str, Any] = {"ratings": len(data), "ups": int(data.labels.sum())}
     if len(data) < MIN_RATINGS or data.labels.min() == data.labels.max():
         return Outcome(
@@ -200,21 +175,33 @@ def train_and_judge(
     candidate_auc = auc(candidate.score(x_held), held_out.labels)
     if active is not None:
         active_auc = auc(active.score(held_out.features(active.strategies)), held_out.labels)
-        active_offline = check(active.score, active.strategies)
     else:
         active_auc = auc(held_out.engine_scores, held_out.labels)
-        active_offline = check(engine_score_only, strategies)
-    candidate_offline = check(candidate.score, strategies)
     metrics.update(
         held_out_ratings=len(held_out),
         held_out_from=float(held_out.times.min()),
         held_out_auc=round(candidate_auc, 4),
         active_held_out_auc=round(active_auc, 4),
-        offline_p_at_5=round(candidate_offline, 4),
-        active_offline_p_at_5=round(active_offline, 4),
         min_gain=MIN_GAIN,
         offline_tolerance=OFFLINE_TOLERANCE,
     )
+    progress(85, "the fixed offline evaluation")
+    offline_problem = ""
+    try:
+        if isinstance(offline, Unavailable):
+            raise offline
+        candidate_offline = offline.evaluate(candidate.score, strategies)
+        active_offline = (
+            offline.evaluate(active.score, active.strategies)
+            if active is not None
+            else offline.evaluate(engine_score_only, strategies)
+        )
+        metrics.update(
+            offline={"candidate": candidate_offline, "active": active_offline, "photos": len(offline)}
+        )
+    except Unavailable as exc:
+        offline_problem = f"the fixed offline evaluation cannot be used: {exc}"
+        metrics.update(offline={"unavailable": str(exc)})
     candidate.card = dict(metrics)
     if candidate_auc <= active_auc + MIN_GAIN:
         reason = (
@@ -222,10 +209,13 @@ def train_and_judge(
             f"by more than {MIN_GAIN}"
         )
         return Outcome(candidate, False, reason, metrics)
-    if candidate_offline < active_offline - OFFLINE_TOLERANCE:
-        reason = (
-            f"offline check P@5 {candidate_offline:.3f} falls below the active version's "
-            f"{active_offline:.3f} by more than {OFFLINE_TOLERANCE}"
-        )
-        return Outcome(candidate, False, reason, metrics)
+    if offline_problem:
+        return Outcome(candidate, False, f"{offline_problem}; no candidate is activated without it", metrics)
+    for name, label in (("p_at_5", "quadrant P@5"), ("ndcg_at_10", "NDCG@10")):
+        if candidate_offline[name] < active_offline[name] - OFFLINE_TOLERANCE:
+            reason = (
+                f"on the fixed offline evaluation its {label} {candidate_offline[name]:.3f} falls below "
+                f"the active version's {active_offline[name]:.3f} by more than {OFFLINE_TOLERANCE}"
+            )
+            return Outcome(candidate, False, reason, metrics)
     return Outcome(candidate, True, "", metrics)

@@ -83,6 +83,9 @@ def test_ratings_that_follow_the_mood_train_a_reranker_that_beats_the_engine_and
     assert set(version.metrics["learner_choice_auc"]) == {"logistic", "lambdarank"}
     assert version.data_snapshot["ratings_used"] == 300
     assert version.data_snapshot["ratings_up_to"] and version.data_snapshot["seed"] == 0
+    offline = version.metrics["offline"]
+    for metric in ("p_at_5", "ndcg_at_10"):
+        assert offline["candidate"][metric] >= offline["active"][metric] - rerank_training.OFFLINE_TOLERANCE
     assert version.progress == 100 and not version.in_repository
     # The files live in media storage and are served from a local copy.
     serving.use_active_versions()
@@ -90,11 +93,51 @@ def test_ratings_that_follow_the_mood_train_a_reranker_that_beats_the_engine_and
     assert reranker is not None and reranker.version == version.name
 
 
-def test_a_candidate_trained_on_adversarial_ratings_is_refused_by_the_gate() -> None:
+def test_a_candidate_that_falls_on_the_offline_evaluation_is_refused_with_the_reason() -> None:
+    # Adversarial raters like what does not fit: the candidate beats the engine on their own newest
+    # ratings, and only the fixed offline evaluation (the true mood agreement) sees it is worse.
     make_ratings(truth=lambda p, t: not same_quadrant(p, t))
     version = retrain_now()
     assert version.status == "candidate"
-    assert version.reason.startswith("Kept as a candidate: ")
+    assert version.metrics["held_out_auc"] > version.metrics["active_held_out_auc"]
+    offline = version.metrics["offline"]
+    assert offline["candidate"]["p_at_5"] < offline["active"]["p_at_5"] - rerank_training.OFFLINE_TOLERANCE
+    assert version.reason == (
+        f"Kept as a candidate: on the fixed offline evaluation its quadrant P@5 "
+        f"{offline['candidate']['p_at_5']:.3f} falls below the active version's "
+        f"{offline['active']['p_at_5']:.3f} by more than {rerank_training.OFFLINE_TOLERANCE}"
+    )
+    assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("missing", "is missing (build it with python -m recommender.lab.rerank_offline)"),
+        ("corrupt", "cannot be read"),
+        ("other strategies", "has no scores for the strategies emotion"),
+    ],
+)
+def test_without_a_usable_offline_evaluation_a_helpful_candidate_stays_a_candidate(
+    settings, tmp_path, damage, said
+) -> None:
+    from recommender.lab import rerank_offline
+
+    from .conftest import synthetic_offline_evaluation
+
+    where = tmp_path / "damaged"
+    if damage == "corrupt":
+        where.mkdir()
+        (where / rerank_offline.FILE).write_bytes(b"not an npz")
+    elif damage == "other strategies":
+        synthetic_offline_evaluation(strategies=("va_match",)).save(where, {})
+    settings.RERANKER_OFFLINE_EVALUATION = where
+    make_ratings()
+    version = retrain_now()
+    assert version.status == "candidate"
+    assert version.reason.startswith("Kept as a candidate: the fixed offline evaluation cannot be used: ")
+    assert said in version.reason and version.reason.endswith("no candidate is activated without it")
+    assert version.metrics["held_out_auc"] > version.metrics["active_held_out_auc"]
     assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
 
 
