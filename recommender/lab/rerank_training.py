@@ -3,8 +3,9 @@
 Ratings arrive as RatingSet (one row per rating: the engine's score and strategies' scores of the rated
 item, the photo's and the track's mood, up or down, when, which run). The newest HELD_OUT share (by time)
 is never trained on: it decides whether a candidate beats the active version (ROC AUC of its scores for
-ups against downs). Two established learners are tried, scikit-learn's logistic regression and LightGBM's
-LambdaRank (ratings grouped by run); the one with the better AUC on the newest part of the training share
+ups against downs, by a gain beyond the noise of those ratings: GAIN_CONFIDENCE). Two established
+learners are tried, scikit-learn's logistic regression and LightGBM's LambdaRank (ratings grouped by
+run); the one with the better AUC on the newest part of the training share
 is kept, and both figures go into the card. On the fixed offline evaluation (rerank_offline.py: held-out
 development photos with human V/A against a catalogue with human mood labels) neither its quadrant P@5 nor
 its NDCG@10 may fall more than OFFLINE_TOLERANCE below the active version's, so a reranker learned from
@@ -24,7 +25,11 @@ from recommender.reranker import Reranker, feature_matrix
 
 HELD_OUT = 0.2
 MIN_RATINGS = 40
-MIN_GAIN = 0.005  # the candidate's held-out AUC must beat the active's by more than this
+# The candidate's held-out AUC must beat the active's with this confidence (one-sided; a paired bootstrap
+# over the held-out ratings' runs, GAIN_RESAMPLES draws): a gain within the noise of a few hundred ratings
+# (random ratings make such gains half the time) does not count.
+GAIN_CONFIDENCE = 0.95
+GAIN_RESAMPLES = 1000
 OFFLINE_TOLERANCE = 0.02  # ... and its offline P@5 and NDCG@10 may fall at most this much below the active's
 SEED = 0
 
@@ -74,6 +79,38 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     if labels.min() == labels.max():
         return 0.5
     return float(roc_auc_score(labels, scores))
+
+
+def _weighted_auc(scores: np.ndarray, labels: np.ndarray) -> Callable[[np.ndarray], float]:
+    """AUC of scores under row weights (ties count half), sorting once for every weighting."""
+    order = np.argsort(scores, kind="stable")
+    ordered, up = scores[order], labels[order].astype(np.float64)
+    tie = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+
+    def under(weights: np.ndarray) -> float:
+        w = weights[order]
+        ups, downs = np.bincount(tie, w * up), np.bincount(tie, w * (1 - up))
+        below = np.cumsum(downs) - downs
+        pairs = ups.sum() * downs.sum()
+        return float((ups * (below + 0.5 * downs)).sum() / pairs) if pairs > 0 else 0.5
+
+    return under
+
+
+def auc_gain_lower_bound(
+    candidate: np.ndarray, active: np.ndarray, labels: np.ndarray, groups: np.ndarray
+) -> float:
+    """The one-sided GAIN_CONFIDENCE lower bound of (candidate AUC - active AUC) on the same ratings: a
+    paired bootstrap drawing whole runs (the ratings of one run are not independent)."""
+    rng = np.random.default_rng(SEED)
+    _, run_of = np.unique(groups, return_inverse=True)
+    runs = int(run_of.max()) + 1
+    of_candidate, of_active = _weighted_auc(candidate, labels), _weighted_auc(active, labels)
+    gains = np.empty(GAIN_RESAMPLES)
+    for i in range(GAIN_RESAMPLES):
+        weights = np.bincount(rng.integers(runs, size=runs), minlength=runs)[run_of].astype(np.float64)
+        gains[i] = of_candidate(weights) - of_active(weights)
+    return float(np.quantile(gains, 1 - GAIN_CONFIDENCE))
 
 
 def fit_logistic(data: RatingSet, strategies: Sequence[str], version: str) -> Reranker:
@@ -171,18 +208,21 @@ def train_and_judge(
     candidate = LEARNERS[learner](train, strategies, version)
 
     progress(75, "evaluating against the active version")
-    x_held = held_out.features(strategies)
-    candidate_auc = auc(candidate.score(x_held), held_out.labels)
+    candidate_scores = candidate.score(held_out.features(strategies))
     if active is not None:
-        active_auc = auc(active.score(held_out.features(active.strategies)), held_out.labels)
+        active_scores = active.score(held_out.features(active.strategies))
     else:
-        active_auc = auc(held_out.engine_scores, held_out.labels)
+        active_scores = held_out.engine_scores
+    candidate_auc = auc(candidate_scores, held_out.labels)
+    active_auc = auc(active_scores, held_out.labels)
+    gain_bound = auc_gain_lower_bound(candidate_scores, active_scores, held_out.labels, held_out.groups)
     metrics.update(
         held_out_ratings=len(held_out),
         held_out_from=float(held_out.times.min()),
         held_out_auc=round(candidate_auc, 4),
         active_held_out_auc=round(active_auc, 4),
-        min_gain=MIN_GAIN,
+        held_out_gain_lower_bound=round(gain_bound, 4),
+        gain_confidence=GAIN_CONFIDENCE,
         offline_tolerance=OFFLINE_TOLERANCE,
     )
     progress(85, "the fixed offline evaluation")
@@ -203,10 +243,11 @@ def train_and_judge(
         offline_problem = f"the fixed offline evaluation cannot be used: {exc}"
         metrics.update(offline={"unavailable": str(exc)})
     candidate.card = dict(metrics)
-    if candidate_auc <= active_auc + MIN_GAIN:
+    if gain_bound <= 0:
         reason = (
-            f"held-out AUC {candidate_auc:.3f} does not beat the active version's {active_auc:.3f} "
-            f"by more than {MIN_GAIN}"
+            f"held-out AUC {candidate_auc:.3f} against the active version's {active_auc:.3f} on the "
+            f"{len(held_out)} newest ratings: not a gain with {GAIN_CONFIDENCE:.0%} confidence "
+            f"(lower bound {gain_bound:+.3f})"
         )
         return Outcome(candidate, False, reason, metrics)
     if offline_problem:
