@@ -3,6 +3,7 @@ failures that leave the active versions serving, and the active reranker applied
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -203,6 +204,48 @@ def test_a_killed_training_run_is_marked_failed_and_nothing_else_changes(setting
     killed.refresh_from_db()
     assert killed.status == "failed" and killed.reason == training.STOPPED_MESSAGE
     assert ModelVersion.objects.get(kind="mood", status="active") == mood
+
+
+def test_a_started_training_whose_heartbeat_stopped_is_failed_within_minutes_not_hours(settings) -> None:
+    now = timezone.now()
+    beat = settings.TRAINING_HEARTBEAT_STALE_SECONDS
+    assert beat * 10 < settings.TRAINING_STALE_AFTER_SECONDS
+
+    def training_run(started_ago: float, heartbeat_ago: float | None) -> ModelVersion:
+        version = training.start_retraining(queue=False)
+        heartbeat = None if heartbeat_ago is None else now - timedelta(seconds=heartbeat_ago)
+        ModelVersion.objects.filter(pk=version.pk).update(
+            created_at=now - timedelta(seconds=started_ago), heartbeat_at=heartbeat
+        )
+        return version
+
+    killed = training_run(started_ago=beat * 3, heartbeat_ago=beat * 2)
+    long_but_alive = training_run(started_ago=settings.TRAINING_STALE_AFTER_SECONDS * 2, heartbeat_ago=1)
+    queued = training_run(started_ago=beat * 3, heartbeat_ago=None)  # waits for a training worker
+    assert training.fail_stopped_training() == 1
+    for version, status in ((killed, "failed"), (long_but_alive, "training"), (queued, "training")):
+        version.refresh_from_db()
+        assert version.status == status, version.name
+    assert killed.reason == training.STOPPED_MESSAGE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_moves_on_while_the_training_runs_and_stops_with_it() -> None:
+    version = training.start_retraining(queue=False)
+
+    def heartbeat() -> object:
+        return ModelVersion.objects.values_list("heartbeat_at", flat=True).get(pk=version.pk)
+
+    with training.Heartbeat(version.pk, every=0.05):
+        first = heartbeat()
+        assert first is not None
+        deadline = time.monotonic() + 10
+        while heartbeat() == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert heartbeat() > first
+    stopped = heartbeat()
+    time.sleep(0.3)
+    assert heartbeat() == stopped
 
 
 def test_retrain_command_trains_and_reports(settings) -> None:
