@@ -88,9 +88,7 @@ def fail_stopped_training() -> int:
     never_started = now - timedelta(seconds=settings.TRAINING_STALE_AFTER_SECONDS)
     return (
         ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
-        .filter(
-            Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, created_at__lt=never_started)
-        )
+        .filter(Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, created_at__lt=never_started))
         .update(status=ModelVersion.Status.FAILED, reason=STOPPED_MESSAGE, finished_at=now)
     )
 

@@ -4,7 +4,7 @@ failures that leave the active versions serving, and the active reranker applied
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 
 import numpy as np
@@ -233,7 +233,7 @@ def test_a_started_training_whose_heartbeat_stopped_is_failed_within_minutes_not
 def test_the_heartbeat_moves_on_while_the_training_runs_and_stops_with_it() -> None:
     version = training.start_retraining(queue=False)
 
-    def heartbeat() -> object:
+    def heartbeat() -> datetime | None:
         return ModelVersion.objects.values_list("heartbeat_at", flat=True).get(pk=version.pk)
 
     with training.Heartbeat(version.pk, every=0.05):
@@ -242,7 +242,8 @@ def test_the_heartbeat_moves_on_while_the_training_runs_and_stops_with_it() -> N
         deadline = time.monotonic() + 10
         while heartbeat() == first and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert heartbeat() > first
+        later = heartbeat()
+        assert later is not None and later > first
     stopped = heartbeat()
     time.sleep(0.3)
     assert heartbeat() == stopped
