@@ -5,13 +5,18 @@ once a reranker has reordered them.
     python -m recommender.lab.rerank_offline --data ../shared/data --cache var/cache \
         [--out recommender/artifacts/offline-eval-v1]
 
-The artifact holds derived numbers only (no photo, no raw rating): per photo, the mood the engine reads
-(out of fold: the mood model that read it never trained on its theme, so the check sees photos as new
-ones), its true quadrant class, how many tracks of the whole catalogue share it; per photo x candidate,
-the engine's fused score, each strategy's score (NaN where it abstained), the track's mood position and
-whether it is truly relevant. The registry's retraining task reads it (registry/training.py), so a worker
-needs no ../shared/data. Relevance is recommender/lab/evaluation/relevance.py's (a) quadrant: the photo's
-quadrant from its human ratings, the track's from its catalogue V/A, each split at its own median.
+The artifact holds derived numbers only (no photo, no raw rating): per photo, the mood the engine reads (out
+of fold: the mood model that read it never trained on its theme, so the check sees photos as new ones) and
+its human mood on the same footing, its true quadrant class, how many tracks of the whole catalogue share
+it; per photo x candidate, the engine's fused score, each strategy's score (NaN where it abstained), the
+track's mood position and whether it is truly relevant. The registry's retraining task reads it
+(registry/training.py), so a worker needs no ../shared/data. Relevance is
+recommender/lab/evaluation/relevance.py's (a) quadrant: the photo's quadrant from its human ratings, the
+track's from its catalogue V/A, each split at its own median.
+
+Each reranker is judged twice: with the photo's mood as the engine reads it (what serving sees), and with
+its human mood ("mood known"), which asks whether its ordering follows the mood at all, apart from the mood
+model's error: a reranker that learned against the mood falls there even where reading noise hides it.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from recommender.lab.evaluation.metrics import macro_average, ndcg_at, precision
 from recommender.lab.evaluation.relevance import median_split, quadrants
 from recommender.reranker import POOL, feature_matrix
 
-FORMAT = "photophone-rerank-offline-eval/1"
+FORMAT = "photophone-rerank-offline-eval/2"
 DEFAULT_DIR = ARTIFACTS_DIR / "offline-eval-v1"
 FILE = "offline_eval.npz"
 CARD = "card.json"
 
+MOOD_KNOWN = "_mood_known"
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 
 
@@ -49,6 +55,7 @@ class OfflineEval:
     engine_scores: np.ndarray  # (P, K) the engine's fused score of its top K, best first
     strategy_scores: dict[str, np.ndarray]  # name -> (P, K), NaN where the strategy abstained
     photo_va: np.ndarray  # (P, 2) the photo's mood as the engine reads it (out of fold)
+    photo_va_known: np.ndarray  # (P, 2) its human mood on the same footing
     track_va: np.ndarray  # (P, K, 2) the candidate's mood position, NaN where it has none
     relevant: np.ndarray  # (P, K) bool: same true quadrant
     relevant_total: np.ndarray  # (P,) relevant tracks in the whole catalogue
@@ -64,6 +71,7 @@ class OfflineEval:
             self.engine_scores[rows],
             {k: v[rows] for k, v in self.strategy_scores.items()},
             self.photo_va[rows],
+            self.photo_va_known[rows],
             self.track_va[rows],
             self.relevant[rows],
             self.relevant_total[rows],
@@ -73,23 +81,27 @@ class OfflineEval:
 
     def evaluate(self, score: ScoreFn, strategies: Sequence[str]) -> dict[str, float]:
         """Macro quadrant P@5 and NDCG@10 of each photo's candidates reordered by score (a reranker's,
-        over its features; ties keep the engine's order). Strategies missing here are refused."""
+        over its features; ties keep the engine's order), with the photo's mood as read and (keys ending
+        MOOD_KNOWN) as known. Strategies missing here are refused."""
         missing = sorted(set(strategies) - set(self.strategies))
         if missing:
             raise Unavailable(
                 f"it has no scores for the strategies {', '.join(missing)} (rebuild it with them served)"
             )
-        ranked = np.zeros_like(self.relevant)
-        for p in range(len(self)):
-            x = feature_matrix(
-                strategies,
-                self.engine_scores[p],
-                {s: self.strategy_scores[s][p] for s in strategies},
-                self.photo_va[p],
-                self.track_va[p],
-            )
-            ranked[p] = self.relevant[p][np.argsort(-score(x), kind="stable")]
-        return self._metrics(ranked)
+        out = {}
+        for suffix, moods in (("", self.photo_va), (MOOD_KNOWN, self.photo_va_known)):
+            ranked = np.zeros_like(self.relevant)
+            for p in range(len(self)):
+                x = feature_matrix(
+                    strategies,
+                    self.engine_scores[p],
+                    {s: self.strategy_scores[s][p] for s in strategies},
+                    moods[p],
+                    self.track_va[p],
+                )
+                ranked[p] = self.relevant[p][np.argsort(-score(x), kind="stable")]
+            out.update({name + suffix: value for name, value in self._metrics(ranked).items()})
+        return out
 
     def engine_alone(self) -> dict[str, float]:
         return self._metrics(self.relevant)
@@ -111,6 +123,7 @@ class OfflineEval:
             "strategies": np.array(self.strategies, dtype=str),
             "engine_scores": self.engine_scores.astype(np.float32),
             "photo_va": self.photo_va.astype(np.float32),
+            "photo_va_known": self.photo_va_known.astype(np.float32),
             "track_va": self.track_va.astype(np.float32),
             "relevant": self.relevant,
             "relevant_total": self.relevant_total.astype(np.int32),
@@ -137,6 +150,7 @@ def load(directory: Path | str) -> OfflineEval:
                 saved["engine_scores"].astype(np.float64),
                 {s: saved[f"strategy_{s}"].astype(np.float64) for s in strategies},
                 saved["photo_va"].astype(np.float64),
+                saved["photo_va_known"].astype(np.float64),
                 saved["track_va"].astype(np.float64),
                 saved["relevant"].astype(bool),
                 saved["relevant_total"].astype(np.int64),
@@ -175,6 +189,7 @@ def build(data: Path, cache: Path) -> tuple[OfflineEval, dict[str, Any]]:
         engine_scores=np.stack([r.scores[:k] for r in rankings]),
         strategy_scores={n: np.stack([r.strategy_scores[n][:k] for r in rankings]) for n in names},
         photo_va=np.array([p.va for p in predicted]),
+        photo_va_known=np.asarray(human, dtype=np.float64),
         track_va=np.where(positioned[at][..., None], catalogue_va[at], np.nan),
         relevant=track_class[at] == photo_class[:, None],
         relevant_total=np.array([(track_class == c).sum() for c in photo_class]),
@@ -194,6 +209,8 @@ def build(data: Path, cache: Path) -> tuple[OfflineEval, dict[str, Any]]:
             "mood": "out of fold: train_mood_sources.validate, each theme read by a mood model trained on "
             "Emotion6 and the other OASIS themes (as the evaluation report's catalogue kinds)",
             "class": "quadrant of the human valence/arousal means, split at the photos' medians",
+            "mood_known": "the human valence/arousal on the served footing (OASIS equated to Emotion6), "
+            "for the second judgement",
         },
         "catalogue": {
             "dataset": "demo/catalogue.csv (editorial valence/arousal, no audio features)",

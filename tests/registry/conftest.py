@@ -61,6 +61,7 @@ def synthetic_offline_evaluation(
         np.array(engine),
         {s: np.array(v) for s, v in scores.items()},
         photo_va,
+        photo_va,
         catalogue[at],
         quadrant(catalogue[at]) == photo_class[:, None],
         np.array([(quadrant(catalogue) == c).sum() for c in photo_class]),
