@@ -88,18 +88,18 @@ class OfflineEval:
             raise Unavailable(
                 f"it has no scores for the strategies {', '.join(missing)} (rebuild it with them served)"
             )
+        photos, k = self.relevant.shape
         out = {}
         for suffix, moods in (("", self.photo_va), (MOOD_KNOWN, self.photo_va_known)):
-            ranked = np.zeros_like(self.relevant)
-            for p in range(len(self)):
-                x = feature_matrix(
-                    strategies,
-                    self.engine_scores[p],
-                    {s: self.strategy_scores[s][p] for s in strategies},
-                    moods[p],
-                    self.track_va[p],
-                )
-                ranked[p] = self.relevant[p][np.argsort(-score(x), kind="stable")]
+            x = feature_matrix(  # every photo's candidates in one call to the model
+                strategies,
+                self.engine_scores.ravel(),
+                {s: self.strategy_scores[s].ravel() for s in strategies},
+                np.repeat(moods, k, axis=0),
+                self.track_va.reshape(-1, 2),
+            )
+            order = np.argsort(-score(x).reshape(photos, k), axis=1, kind="stable")
+            ranked = np.take_along_axis(self.relevant, order, axis=1)
             out.update({name + suffix: value for name, value in self._metrics(ranked).items()})
         return out
 
