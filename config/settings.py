@@ -217,17 +217,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.start_scheduled_retraining",
         "schedule": float(os.environ.get("RETRAIN_EVERY_SECONDS", str(24 * 3600))),
     },
-    "fail-stopped-training": {"task": "registry.tasks.fail_stopped_training", "schedule": 300.0},
+    "fail-stopped-training": {"task": "registry.tasks.fail_stopped_training", "schedule": 60.0},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150
 
 # Model registry: trained versions' files are copied from media storage into this directory where they
-# are served; a training run still `training` after TRAINING_STALE_AFTER_SECONDS is marked failed (its
-# worker died); a retraining runs at most TRAINING_TIME_LIMIT_SECONDS.
+# are served; a retraining runs at most TRAINING_TIME_LIMIT_SECONDS. A running training moves its heartbeat
+# on every TRAINING_HEARTBEAT_SECONDS: one whose heartbeat is older than TRAINING_HEARTBEAT_STALE_SECONDS
+# (its worker died) is marked failed, and so is one queued but never started after
+# TRAINING_STALE_AFTER_SECONDS.
 REGISTRY_CACHE_DIR = Path(os.environ.get("REGISTRY_CACHE_DIR", VAR_DIR / "registry"))
 TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", "3600"))
 TRAINING_STALE_AFTER_SECONDS = int(os.environ.get("TRAINING_STALE_AFTER_SECONDS", "4000"))
+TRAINING_HEARTBEAT_SECONDS = float(os.environ.get("TRAINING_HEARTBEAT_SECONDS", "15"))
+TRAINING_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRAINING_HEARTBEAT_STALE_SECONDS", "90"))
+# The reranker gate's fixed offline evaluation (built by python -m recommender.lab.rerank_offline).
+RERANKER_OFFLINE_EVALUATION = Path(
+    os.environ.get("RERANKER_OFFLINE_EVALUATION", BASE_DIR / "recommender" / "artifacts" / "offline-eval-v1")
+)
 
 # Photo runs: a run still `running` after this many seconds is failed (its worker died).
 RUN_STALE_AFTER_SECONDS = int(os.environ.get("RUN_STALE_AFTER_SECONDS", "180"))

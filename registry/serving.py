@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 _served_number: int | None = None
 _served: dict[str, str] = {}
+_served_names: dict[str, str] = {}
 
 
 def local_artifact_dir(version: ModelVersion) -> Path:
@@ -60,9 +61,11 @@ def use_active_versions() -> None:
     if number == _served_number:
         return
     chosen: dict[str, str] = {}
+    names: dict[str, str] = {}
     for version in ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE):
         try:
             chosen[version.kind] = str(local_artifact_dir(version))
+            names[version.kind] = version.name
         except Exception as exc:
             logger.error(
                 "%s %s cannot be served (%s); serving the previous %s",
@@ -73,11 +76,22 @@ def use_active_versions() -> None:
             )
             if version.kind in _served:
                 chosen[version.kind] = _served[version.kind]
+                names[version.kind] = _served_names[version.kind]
     adapter.serve_artifacts(chosen)
     _served.clear()
     _served.update(chosen)
+    _served_names.clear()
+    _served_names.update(names)
     _served_number = number
     logger.info("serving registry v%s: %s", number, chosen)
+
+
+def served_versions() -> str:
+    """The registry versions this process serves, e.g. "mood mood-v3, heads heads-v1, no reranker"."""
+    said = [f"{kind} {_served_names[kind]}" for kind in ModelVersion.Kind.values if kind in _served_names]
+    if ModelVersion.Kind.RERANKER not in _served_names:
+        said.append("no reranker")
+    return ", ".join(said)
 
 
 def forget() -> None:
@@ -85,6 +99,7 @@ def forget() -> None:
     global _served_number
     _served_number = None
     _served.clear()
+    _served_names.clear()
 
 
 def ranking_size(top_k: int) -> int:

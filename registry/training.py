@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,15 @@ import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalogue.selectors import active_track_rows
 from config.celery import publish
 from inference.adapter import Reranker
 from photos.models import Feedback
-from recommender.lab import rerank_training
+from recommender.lab import rerank_offline, rerank_training
 from recommender.reranker import SCORE_KEY
 from recommender.tracks import track_position
 from recommender.types import TrackRow
@@ -79,11 +81,49 @@ def start_if_new_ratings() -> ModelVersion | None:
 
 
 def fail_stopped_training() -> int:
-    """Mark failed the training runs whose worker died (still `training` long past the time limit)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER_SECONDS)
-    return ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING, created_at__lt=cutoff).update(
-        status=ModelVersion.Status.FAILED, reason=STOPPED_MESSAGE, finished_at=timezone.now()
+    """Mark failed the training runs whose worker died: started ones whose heartbeat stopped
+    (TRAINING_HEARTBEAT_STALE_SECONDS), and queued ones never started (TRAINING_STALE_AFTER_SECONDS)."""
+    now = timezone.now()
+    silent = now - timedelta(seconds=settings.TRAINING_HEARTBEAT_STALE_SECONDS)
+    never_started = now - timedelta(seconds=settings.TRAINING_STALE_AFTER_SECONDS)
+    return (
+        ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
+        .filter(Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, created_at__lt=never_started))
+        .update(status=ModelVersion.Status.FAILED, reason=STOPPED_MESSAGE, finished_at=now)
     )
+
+
+class Heartbeat:
+    """While the with-block runs, a thread moves the version's heartbeat_at on every `every` seconds: it
+    stops when the process dies (a killed worker), which is what fail_stopped_training looks for. A hung
+    training keeps beating until Celery's hard time limit kills its process."""
+
+    def __init__(self, version_id: int, every: float) -> None:
+        self.version_id, self.every = version_id, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{version_id}", daemon=True)
+
+    def beat(self) -> None:
+        ModelVersion.objects.filter(pk=self.version_id).update(heartbeat_at=timezone.now())
+
+    def __enter__(self) -> Heartbeat:
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    self.beat()
+                except Exception:  # a database hiccup: the next beat tries again
+                    logger.warning("heartbeat of version %s failed", self.version_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def _progress(version_id: int, percent: int, note: str) -> None:
@@ -144,7 +184,8 @@ def retrain(version_id: int) -> ModelVersion:
         logger.info("%s is %s, not training; skipping", version.name, version.status)
         return version
     try:
-        return _train(version)
+        with Heartbeat(version.pk, settings.TRAINING_HEARTBEAT_SECONDS):
+            return _train(version)
     except BaseException as exc:  # includes Celery's soft time limit
         reason = f"Training failed: {type(exc).__name__}: {exc}"[:1000]
         logger.exception("%s failed", version.name)
@@ -170,7 +211,11 @@ def _train(version: ModelVersion) -> ModelVersion:
 
         active = Reranker.load(local_artifact_dir(active_version))
     outcome = rerank_training.train_and_judge(
-        data, active, version.name, progress=lambda p, note: _progress(version.pk, p, note)
+        data,
+        active,
+        version.name,
+        offline_evaluation(),
+        progress=lambda p, note: _progress(version.pk, p, note),
     )
     if outcome.reranker is None:
         raise ValueError(outcome.reason)
@@ -196,6 +241,16 @@ def _train(version: ModelVersion) -> ModelVersion:
         services.activate(version.pk)
     version.refresh_from_db()
     return version
+
+
+def offline_evaluation() -> rerank_offline.OfflineEval | rerank_offline.Unavailable:
+    """The gate's fixed offline evaluation (settings.RERANKER_OFFLINE_EVALUATION, shipped in the
+    repository), or why it cannot be had: the gate then keeps every candidate a candidate."""
+    try:
+        return rerank_offline.load(settings.RERANKER_OFFLINE_EVALUATION)
+    except rerank_offline.Unavailable as exc:
+        logger.error("the reranker gate's offline evaluation is unavailable: %s", exc)
+        return exc
 
 
 def _or_half(value: float | None) -> float:

@@ -31,6 +31,7 @@ from playlists.services.soundtracks import (
     tracks_for_minutes,
 )
 from recommender.soundtrack import Candidate, Slot, next_best
+from registry import serving as registry_serving
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def _analyse(soundtrack: Soundtrack) -> list[PhotoMood]:
         except Exception as exc:
             raise SoundtrackError(f"Photo {n} ({photo}) could not be read; upload it again.") from exc
         report(soundtrack.pk, 5 + 20 * n // len(soundtrack.photo_ids), f"Read photo {n} of {len(photos)}")
+    registry_serving.use_active_versions()
     analyses = adapter.engine().analyse_each(images)
     moods = []
     for pk, analysis in zip(soundtrack.photo_ids, analyses, strict=True):

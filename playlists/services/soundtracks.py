@@ -28,6 +28,7 @@ from recommender.soundtrack import (
     allocate,
     sequence,
 )
+from registry import serving as registry_serving
 
 MAX_PHOTOS = 100
 MAX_TRACKS = 1000
@@ -92,6 +93,7 @@ def analyse_files(paths: Sequence[str]) -> list[PhotoMood]:
             images.append(adapter.decode_photo(io.BytesIO(clean)))
         except (UnidentifiedImageError, OSError) as exc:
             raise UnreadablePhoto(path, "the image cannot be decoded") from exc
+    registry_serving.use_active_versions()
     analyses = adapter.engine().analyse_each(images)
     moods = []
     for path, analysis in zip(paths, analyses, strict=True):

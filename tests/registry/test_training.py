@@ -3,7 +3,8 @@ failures that leave the active versions serving, and the active reranker applied
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from io import StringIO
 
 import numpy as np
@@ -83,6 +84,9 @@ def test_ratings_that_follow_the_mood_train_a_reranker_that_beats_the_engine_and
     assert set(version.metrics["learner_choice_auc"]) == {"logistic", "lambdarank"}
     assert version.data_snapshot["ratings_used"] == 300
     assert version.data_snapshot["ratings_up_to"] and version.data_snapshot["seed"] == 0
+    offline = version.metrics["offline"]
+    for metric in ("p_at_5", "ndcg_at_10"):
+        assert offline["candidate"][metric] >= offline["active"][metric] - rerank_training.OFFLINE_TOLERANCE
     assert version.progress == 100 and not version.in_repository
     # The files live in media storage and are served from a local copy.
     serving.use_active_versions()
@@ -90,11 +94,51 @@ def test_ratings_that_follow_the_mood_train_a_reranker_that_beats_the_engine_and
     assert reranker is not None and reranker.version == version.name
 
 
-def test_a_candidate_trained_on_adversarial_ratings_is_refused_by_the_gate() -> None:
+def test_a_candidate_that_falls_on_the_offline_evaluation_is_refused_with_the_reason() -> None:
+    # Adversarial raters like what does not fit: the candidate beats the engine on their own newest
+    # ratings, and only the fixed offline evaluation (the true mood agreement) sees it is worse.
     make_ratings(truth=lambda p, t: not same_quadrant(p, t))
     version = retrain_now()
     assert version.status == "candidate"
-    assert version.reason.startswith("Kept as a candidate: ")
+    assert version.metrics["held_out_auc"] > version.metrics["active_held_out_auc"]
+    offline = version.metrics["offline"]
+    assert offline["candidate"]["p_at_5"] < offline["active"]["p_at_5"] - rerank_training.OFFLINE_TOLERANCE
+    assert version.reason == (
+        f"Kept as a candidate: on the fixed offline evaluation its quadrant P@5 "
+        f"{offline['candidate']['p_at_5']:.3f} falls below the active version's "
+        f"{offline['active']['p_at_5']:.3f} by more than {rerank_training.OFFLINE_TOLERANCE}"
+    )
+    assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("missing", "is missing (build it with python -m recommender.lab.rerank_offline)"),
+        ("corrupt", "cannot be read"),
+        ("other strategies", "has no scores for the strategies emotion"),
+    ],
+)
+def test_without_a_usable_offline_evaluation_a_helpful_candidate_stays_a_candidate(
+    settings, tmp_path, damage, said
+) -> None:
+    from recommender.lab import rerank_offline
+
+    from .conftest import synthetic_offline_evaluation
+
+    where = tmp_path / "damaged"
+    if damage == "corrupt":
+        where.mkdir()
+        (where / rerank_offline.FILE).write_bytes(b"not an npz")
+    elif damage == "other strategies":
+        synthetic_offline_evaluation(strategies=("va_match",)).save(where, {})
+    settings.RERANKER_OFFLINE_EVALUATION = where
+    make_ratings()
+    version = retrain_now()
+    assert version.status == "candidate"
+    assert version.reason.startswith("Kept as a candidate: the fixed offline evaluation cannot be used: ")
+    assert said in version.reason and version.reason.endswith("no candidate is activated without it")
+    assert version.metrics["held_out_auc"] > version.metrics["active_held_out_auc"]
     assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
 
 
@@ -160,6 +204,49 @@ def test_a_killed_training_run_is_marked_failed_and_nothing_else_changes(setting
     killed.refresh_from_db()
     assert killed.status == "failed" and killed.reason == training.STOPPED_MESSAGE
     assert ModelVersion.objects.get(kind="mood", status="active") == mood
+
+
+def test_a_started_training_whose_heartbeat_stopped_is_failed_within_minutes_not_hours(settings) -> None:
+    now = timezone.now()
+    beat = settings.TRAINING_HEARTBEAT_STALE_SECONDS
+    assert beat * 10 < settings.TRAINING_STALE_AFTER_SECONDS
+
+    def training_run(started_ago: float, heartbeat_ago: float | None) -> ModelVersion:
+        version = training.start_retraining(queue=False)
+        heartbeat = None if heartbeat_ago is None else now - timedelta(seconds=heartbeat_ago)
+        ModelVersion.objects.filter(pk=version.pk).update(
+            created_at=now - timedelta(seconds=started_ago), heartbeat_at=heartbeat
+        )
+        return version
+
+    killed = training_run(started_ago=beat * 3, heartbeat_ago=beat * 2)
+    long_but_alive = training_run(started_ago=settings.TRAINING_STALE_AFTER_SECONDS * 2, heartbeat_ago=1)
+    queued = training_run(started_ago=beat * 3, heartbeat_ago=None)  # waits for a training worker
+    assert training.fail_stopped_training() == 1
+    for version, status in ((killed, "failed"), (long_but_alive, "training"), (queued, "training")):
+        version.refresh_from_db()
+        assert version.status == status, version.name
+    assert killed.reason == training.STOPPED_MESSAGE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_moves_on_while_the_training_runs_and_stops_with_it() -> None:
+    version = training.start_retraining(queue=False)
+
+    def heartbeat() -> datetime | None:
+        return ModelVersion.objects.values_list("heartbeat_at", flat=True).get(pk=version.pk)
+
+    with training.Heartbeat(version.pk, every=0.05):
+        first = heartbeat()
+        assert first is not None
+        deadline = time.monotonic() + 10
+        while heartbeat() == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        later = heartbeat()
+        assert later is not None and later > first
+    stopped = heartbeat()
+    time.sleep(0.3)
+    assert heartbeat() == stopped
 
 
 def test_retrain_command_trains_and_reports(settings) -> None:

@@ -1,4 +1,6 @@
-"""`manage.py recommend IMAGE [IMAGE ...] --top-k K --json`: the worker's pipeline from the command line."""
+"""`manage.py recommend IMAGE [IMAGE ...] --top-k K --json`: the worker's pipeline from the command line,
+serving what the worker serves: the model registry's active versions (mood, heads and the reranker), named
+on stderr."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from catalogue.models import Track
 from inference import adapter
 from inference.adapter import describe_photo_mood
 from photos.services.runs import ranking_index
+from registry import serving as registry_serving
 
 
 class Command(BaseCommand):
@@ -29,6 +32,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["top_k"] < 1:
             raise CommandError("--top-k must be at least 1")
+        registry_serving.use_active_versions()
+        self.stderr.write(f"serving {registry_serving.served_versions()}")
         engine = adapter.engine()
         _, catalogue = ranking_index()
         if catalogue.positioned_count == 0:
@@ -44,7 +49,11 @@ class Command(BaseCommand):
                 failures += 1
                 self.stderr.write(f"{path}: cannot read image ({exc})")
                 continue
-            ranked = engine.recommend(analysis, catalogue, top_k=options["top_k"], mode=options["mode"])
+            top_k = options["top_k"]
+            ranking = engine.recommend(
+                analysis, catalogue, top_k=registry_serving.ranking_size(top_k), mode=options["mode"]
+            )
+            ranked = registry_serving.rerank(ranking, analysis, catalogue, top_k)
             if labels is None:
                 labels = _track_labels()
             tracks = labels
