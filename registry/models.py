@@ -43,6 +43,9 @@ class ModelVersion(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Training progress, percent.")
     progress_note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when a worker claims a `training` version (registry.training.retrain): a second delivery of the
+    # same task finds it set and does nothing.
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
