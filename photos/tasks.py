@@ -10,7 +10,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init, worker_ready
 
-from photos.services import execution, runs
+from photos.services import execution, photo_files, runs
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ def run_recommendation_queued_before_rename(run_id: int) -> None:
 @shared_task(name="photos.tasks.reap_stale_runs")
 def reap_stale_runs() -> dict[str, int]:
     return runs.reap_stale_runs()
+
+
+@shared_task(name="photos.tasks.sweep_photo_files")
+def sweep_photo_files() -> dict[str, int]:
+    return photo_files.sweep_orphans()
 
 
 @worker_init.connect

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from accounts.models import User
 from photos.models import Photo
+from photos.services import photo_files
 
 logger = logging.getLogger(__name__)
 
@@ -153,11 +154,12 @@ def store_photo(owner: User, upload: IO[bytes], filename: str) -> Photo:
         width=width,
         height=height,
     )
+    # Stored under its content hash (photos/ab/abcdef....jpg), shared with the same photo of others.
+    path = f"{photo_files.PHOTO_DIR}/{digest[:2]}/{digest}.jpg"
     try:
         with transaction.atomic():
-            # Stored under its content hash (photos/ab/abcdef....jpg), shared with the same photo of others.
-            path = f"photos/{digest[:2]}/{digest}.jpg"
-            storage = photo.image.storage
+            photo_files.lock_file_name(path)  # a file removal cannot run between the check and the row
+            storage = photo_files.storage()
             if storage.exists(path):
                 photo.image.name = path
             else:
@@ -167,25 +169,13 @@ def store_photo(owner: User, upload: IO[bytes], filename: str) -> Photo:
         # A concurrent upload of the same photo won; it uses the same file.
         return Photo.objects.get(owner=owner, sha256=digest)
     except Exception:
-        _delete_file_if_unused(photo.image.name, exclude_pk=None)
+        photo_files.remove_if_unreferenced(path)
         raise
     return photo
 
 
-def _delete_file_if_unused(name: str | None, exclude_pk: int | None) -> None:
-    if not name:
-        return
-    others = Photo.objects.filter(image=name)
-    if exclude_pk is not None:
-        others = others.exclude(pk=exclude_pk)
-    if not others.exists():
-        Photo.image.field.storage.delete(name)
-
-
 def delete_photo(photo: Photo) -> None:
-    """Delete a photo with its runs, ratings and, when no other user has the same photo, its file."""
-    name = photo.image.name
-    pk = photo.pk
+    """Delete a photo with its runs and ratings; its file goes once that commits, unless another user has
+    the same photo (photo_files.remove_when_deleted)."""
     with transaction.atomic():
         photo.delete()
-        transaction.on_commit(lambda: _delete_file_if_unused(name, exclude_pk=pk))
