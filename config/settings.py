@@ -160,8 +160,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Uploads: Django keeps up to 5 MB in memory; the photo limit is checked by the upload service.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 # The most pixels decoded for one photo (a JPEG is decoded at a reduced scale first, so a 48 MP phone
-# photo decodes 12 MP): ~100 MB of RGBA at most in the web process.
+# photo decodes 12 MP at most): ~100 MB of RGBA at most, on a worker (see the next setting).
 PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(24_000_000)))
+# The most pixels the web request decodes (a JPEG at a reduced scale to fit, when it can): bigger images are
+# checked from their header only, kept as uploaded and re-encoded by the worker before their first run.
+PHOTO_REQUEST_DECODE_MAX_PIXELS = int(os.environ.get("PHOTO_REQUEST_DECODE_MAX_PIXELS", str(2048 * 2048)))
 # A photo file no photo names (its upload's transaction rolled back) is deleted once it is this old (beat,
 # hourly; or `manage.py sweep_photo_files`). Files of deleted photos go as the deletion commits.
 PHOTO_ORPHAN_AFTER_SECONDS = int(os.environ.get("PHOTO_ORPHAN_AFTER_SECONDS", str(3600)))

@@ -22,9 +22,10 @@ from django.utils import timezone
 from catalogue.models import Track
 from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_photo_mood
-from photos.models import Photo, Run
+from photos.models import ORIGINALS_DIR, Photo, Run
 from photos.services import run_statements
 from photos.services.filters import track_filter
+from photos.services.photos import PhotoRejected, normalise_stored_upload
 from photos.services.runs import (
     EMPTY_CATALOGUE_MESSAGE,
     UNEXPECTED_MESSAGE,
@@ -86,9 +87,14 @@ def execute_claimed(runs: Sequence[Run]) -> None:
     images = []
     for run in runs:
         try:
-            with storage.open(run.photo_image, "rb") as handle:  # type: ignore[attr-defined]
+            name = run.photo_image  # type: ignore[attr-defined]
+            if name.startswith(f"{ORIGINALS_DIR}/"):  # kept as uploaded (a big image): re-encode it first
+                name = normalise_stored_upload(run.photo_id)
+            with storage.open(name, "rb") as handle:
                 images.append(adapter.decode_photo(cast(BinaryIO, handle)))
             readable.append(run)
+        except PhotoRejected as exc:
+            fail(run.pk, str(exc))
         except FileNotFoundError:
             fail(run.pk, MISSING_FILE_MESSAGE)
         except Exception:
