@@ -177,8 +177,8 @@ STAFF_REQUEST_MAX_BYTES = int(os.environ.get("STAFF_REQUEST_MAX_BYTES", str(1024
 
 # Celery. The embedded default is kombu's filesystem transport: no broker process needed.
 # Every task stops after CELERY_TASK_TIME_LIMIT seconds unless it sets its own (longer) limit.
-CELERY_TASK_SOFT_TIME_LIMIT = 120
-CELERY_TASK_TIME_LIMIT = 150
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "150"))
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(30, CELERY_TASK_TIME_LIMIT // 5)
 # Redis hands a message that was never acknowledged to another worker this long after its delivery: longer
 # than any photo run can take (the time limit), so a run is redelivered only when its worker is gone.
 # Tasks with longer limits (retraining, soundtracks, imports) may be delivered twice while they run; each
@@ -217,7 +217,8 @@ CELERY_RESULT_BACKEND = None
 # it back on the queue and another process runs it (runs are claimed in the database, so a redelivered
 # run is taken over at most MAX_ATTEMPTS times: photos/services/runs.py). A whole worker lost with its
 # messages: Redis redelivers them after BROKER_VISIBILITY_TIMEOUT_SECONDS (+ the restore interval), and
-# the run finishes on another worker; the stale-run reaper stays the last resort.
+# the run finishes on another worker; runs it had claimed in a batch are taken over when their own task
+# looks again after the time limit (photos/services/execution.py); the stale-run reaper stays the last resort.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # The most a web request waits for the broker to take a task (config/celery.py publish()).

@@ -16,10 +16,13 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name=runs.RUN_TASK, bind=True)
-def run_recommendation(self: Any, run_id: int) -> None:
+def run_recommendation(self: Any, run_id: int, held_since: str | None = None) -> None:
     # Redelivered: the worker that had this message was lost mid-run (late acknowledgement).
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    execution.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}", redelivered=redelivered)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    later = execution.execute(run_id, worker=worker, redelivered=redelivered, held_since=held_since)
+    if later is not None:  # another worker holds the run: look again once it must have finished
+        self.apply_async(args=[run_id], kwargs={"held_since": later.since}, countdown=later.seconds)
 
 
 # Runs queued before the photos app got its name (it was the Django app `recommender`) carry the old task

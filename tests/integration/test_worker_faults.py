@@ -119,6 +119,46 @@ def test_a_whole_killed_worker_run_finishes_on_another_worker(broker, catalogue,
             second.stop()
 
 
+def test_runs_claimed_in_a_batch_by_a_killed_worker_finish_on_another_worker(
+    broker, catalogue, api, tmp_path
+) -> None:
+    # The first worker batches (as the GPU worker does): it takes the second run from the database while
+    # that run's own message is still queued. A time limit of 10 s stands for the deployed 150 s.
+    quick = {
+        "BROKER_VISIBILITY_TIMEOUT_SECONDS": "4",
+        "BROKER_RESTORE_INTERVAL_SECONDS": "1",
+        "CELERY_TASK_TIME_LIMIT": "10",
+    }
+    batching = {"ENGINE_BATCH_SIZE": "4", "ENGINE_BATCH_WAIT_MS": "4000", "PHOTOPHONE_RUN_FAULT_DELAY": "60"}
+    first = Worker(broker, tmp_path / "first.log", **batching, **quick)
+    second = None
+    try:
+        first.wait_ready()
+        ids = []
+        for colour in ((20, 60, 200), (220, 200, 40)):
+            response = api.post("/api/photos/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes(colour))})
+            assert response.status_code == 202
+            ids.append(response.json()["id"])
+        log = first.log_path
+        both_running = lambda: all(Run.objects.get(pk=pk).status == Run.Status.RUNNING for pk in ids)  # noqa: E731
+        wait_until(both_running, 60, "both runs claimed by the batching worker", log)
+        lost = {pk: Run.objects.get(pk=pk).worker for pk in ids}
+        assert len(set(lost.values())) == 1  # one worker, one batch
+        first.kill()
+        second = Worker(broker, tmp_path / "second.log", **quick)
+        second.wait_ready()
+        finished = lambda: all(Run.objects.get(pk=pk).status in ("done", "failed") for pk in ids)  # noqa: E731
+        wait_until(finished, 90, "both runs finished", second.log_path)
+        for pk in ids:
+            run = Run.objects.get(pk=pk)
+            assert run.status == Run.Status.DONE, (run.status, run.error)
+            assert run.attempts == 2 and run.worker != lost[pk]
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
 def test_an_upload_while_the_broker_never_answers_is_saved_and_answered_quickly(
     broker,
     catalogue,
