@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def stored(photo: Photo) -> bool:
-    return photo_files.storage().exists(photo.image.name)
+    return photo_files.storage().exists(str(photo.image.name))
 
 
 def upload(owner, colour=(10, 200, 90)) -> Photo:
@@ -83,7 +83,7 @@ def test_an_upload_whose_transaction_rolled_back_leaves_a_file_that_the_sweep_re
         raise Abort
     assert not Photo.objects.exists() and stored(left)
     assert photo_files.sweep_orphans()["removed"] == 0  # younger than PHOTO_ORPHAN_AFTER_SECONDS
-    age(left.image.name, 2 * 3600)
+    age(str(left.image.name), 2 * 3600)
     assert photo_files.sweep_orphans() == {"files": 1, "orphans": 1, "removed": 1}
     assert not stored(left)
 
@@ -92,12 +92,12 @@ def test_the_sweep_never_removes_a_live_photo_file_however_old() -> None:
     owner = UserFactory.create()
     live = [upload(owner, (n * 20, 5, 5)) for n in range(5)] + [PhotoFactory.create() for _ in range(3)]
     orphan = photo_files.storage().save("photos/ab/" + "ab" * 32 + ".jpg", SimpleUploadedFile("x", b"x"))
-    for name in [p.image.name for p in live] + [orphan]:
+    for name in [str(p.image.name) for p in live] + [orphan]:
         age(name, 30 * 24 * 3600)
     assert photo_files.sweep_orphans(older_than_seconds=0) == {"files": 9, "orphans": 1, "removed": 1}
     assert all(stored(p) for p in live)
     assert not photo_files.storage().exists(orphan)
-    assert photo_files.remove_if_unreferenced(live[0].image.name) is False
+    assert photo_files.remove_if_unreferenced(str(live[0].image.name)) is False
     assert stored(live[0])
 
 

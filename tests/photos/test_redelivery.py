@@ -50,7 +50,7 @@ def test_a_redelivered_message_for_a_finished_run_changes_nothing() -> None:
 def test_a_run_held_by_another_worker_is_looked_at_again_after_the_time_limit(settings) -> None:
     run = running(attempts=1)  # claimed by x:1, as a GPU worker claims queued runs in a batch
     later = execution.execute(run.pk, "other:2")
-    assert later is not None and later.since == run.started_at.isoformat()
+    assert later is not None and run.started_at is not None and later.since == run.started_at.isoformat()
     limit = settings.CELERY_TASK_TIME_LIMIT
     assert limit < later.seconds <= limit + execution.HOLDER_GONE_MARGIN_SECONDS
     run.refresh_from_db()
@@ -76,6 +76,7 @@ def test_a_run_claimed_again_meanwhile_is_not_taken_over() -> None:
     again = execution.execute(run.pk, "other:2", held_since=later.since)
     run.refresh_from_db()
     assert run.worker == "y:3" and run.attempts == 1 and run.status == Run.Status.RUNNING
+    assert run.started_at is not None
     assert again is not None and again.since == run.started_at.isoformat()  # it looks again later
 
 
