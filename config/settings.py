@@ -160,8 +160,14 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Uploads: Django keeps up to 5 MB in memory; the photo limit is checked by the upload service.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 # The most pixels decoded for one photo (a JPEG is decoded at a reduced scale first, so a 48 MP phone
-# photo decodes 12 MP): ~100 MB of RGBA at most in the web process.
+# photo decodes 12 MP at most): ~100 MB of RGBA at most, on a worker (see the next setting).
 PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(24_000_000)))
+# The most pixels the web request decodes (a JPEG at a reduced scale to fit, when it can): bigger images are
+# checked from their header only, kept as uploaded and re-encoded by the worker before their first run.
+PHOTO_REQUEST_DECODE_MAX_PIXELS = int(os.environ.get("PHOTO_REQUEST_DECODE_MAX_PIXELS", str(2048 * 2048)))
+# A photo file no photo names (its upload's transaction rolled back) is deleted once it is this old (beat,
+# hourly; or `manage.py sweep_photo_files`). Files of deleted photos go as the deletion commits.
+PHOTO_ORPHAN_AFTER_SECONDS = int(os.environ.get("PHOTO_ORPHAN_AFTER_SECONDS", str(3600)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A request body over this (by its Content-Length) is refused before it is read (config/middleware.py):
@@ -170,6 +176,17 @@ REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(PHOTO_MAX_BYTES 
 STAFF_REQUEST_MAX_BYTES = int(os.environ.get("STAFF_REQUEST_MAX_BYTES", str(1024 * 1024 * 1024)))
 
 # Celery. The embedded default is kombu's filesystem transport: no broker process needed.
+# Every task stops after CELERY_TASK_TIME_LIMIT seconds unless it sets its own (longer) limit.
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "150"))
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(30, CELERY_TASK_TIME_LIMIT // 5)
+# Redis hands a message that was never acknowledged to another worker this long after its delivery: longer
+# than any photo run can take (the time limit), so a run is redelivered only when its worker is gone.
+# Tasks with longer limits (retraining, soundtracks, imports) may be delivered twice while they run; each
+# claims its row in the database first, so the second delivery does nothing.
+BROKER_VISIBILITY_TIMEOUT_SECONDS = int(
+    os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", str(CELERY_TASK_TIME_LIMIT + 30))
+)
+BROKER_RESTORE_INTERVAL_SECONDS = int(os.environ.get("BROKER_RESTORE_INTERVAL_SECONDS", "10"))
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -184,13 +201,24 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.05,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        # A message a worker took and never acknowledged (the whole worker was killed) goes back on its
+        # queue this long after it was delivered; every live worker looks for such messages every
+        # unacked_restore_interval seconds (the throttle of 1 makes each look a real one).
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": BROKER_RESTORE_INTERVAL_SECONDS,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_IGNORE_RESULT = True  # results live in the database, not in a result backend
 CELERY_RESULT_BACKEND = None
 # A task's message is acknowledged when it ends; a pool process killed mid-task (OOM killer, a crash) puts
 # it back on the queue and another process runs it (runs are claimed in the database, so a redelivered
 # run is taken over at most MAX_ATTEMPTS times: photos/services/runs.py). A whole worker lost with its
-# messages leaves them to the broker's visibility timeout; the stale-run reaper stays the last resort.
+# messages: Redis redelivers them after BROKER_VISIBILITY_TIMEOUT_SECONDS (+ the restore interval), and
+# the run finishes on another worker; runs it had claimed in a batch are taken over when their own task
+# looks again after the time limit (photos/services/execution.py); the stale-run reaper stays the last resort.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # The most a web request waits for the broker to take a task (config/celery.py publish()).
@@ -210,6 +238,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "photos.tasks.reap_stale_runs", "schedule": 60.0},
+    "sweep-photo-files": {"task": "photos.tasks.sweep_photo_files", "schedule": 3600.0},
     "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
     "resend-queued-imports": {"task": "catalogue.tasks.resend_queued_imports", "schedule": 60.0},
     "reap-soundtracks": {"task": "playlists.tasks.reap_soundtracks", "schedule": 60.0},
@@ -219,9 +248,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     "fail-stopped-training": {"task": "registry.tasks.fail_stopped_training", "schedule": 60.0},
 }
-CELERY_TASK_SOFT_TIME_LIMIT = 120
-CELERY_TASK_TIME_LIMIT = 150
-
 # Model registry: trained versions' files are copied from media storage into this directory where they
 # are served; a retraining runs at most TRAINING_TIME_LIMIT_SECONDS. A running training moves its heartbeat
 # on every TRAINING_HEARTBEAT_SECONDS: one whose heartbeat is older than TRAINING_HEARTBEAT_STALE_SECONDS
@@ -237,8 +263,11 @@ RERANKER_OFFLINE_EVALUATION = Path(
     os.environ.get("RERANKER_OFFLINE_EVALUATION", BASE_DIR / "recommender" / "artifacts" / "offline-eval-v1")
 )
 
-# Photo runs: a run still `running` after this many seconds is failed (its worker died).
-RUN_STALE_AFTER_SECONDS = int(os.environ.get("RUN_STALE_AFTER_SECONDS", "180"))
+# Photo runs: a run still `running` after this many seconds is failed (its worker died). The last resort:
+# a whole lost worker's run is redelivered before (the visibility timeout and restore interval), and this
+# leaves another two minutes for an idle worker to take it over.
+_RUN_REDELIVERED_BY = BROKER_VISIBILITY_TIMEOUT_SECONDS + BROKER_RESTORE_INTERVAL_SECONDS
+RUN_STALE_AFTER_SECONDS = int(os.environ.get("RUN_STALE_AFTER_SECONDS", str(_RUN_REDELIVERED_BY + 120)))
 # A run never handed to the broker (it was down) is re-sent after this many seconds.
 RUN_REDISPATCH_AFTER_SECONDS = int(os.environ.get("RUN_REDISPATCH_AFTER_SECONDS", "5"))
 # A run sent to the broker but not picked up by any worker within this time is failed (it can be retried).

@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
 
 
 class PhotosConfig(AppConfig):
     name = "photos"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from photos.models import Photo
+        from photos.services import photo_files
+
+        post_delete.connect(photo_files.remove_when_deleted, sender=Photo, dispatch_uid="photo-file-removal")

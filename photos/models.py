@@ -5,6 +5,10 @@ from django.db import models
 
 from catalogue.models import Track
 
+# Uploads too big to re-encode in the web request are kept here as uploaded until a worker re-encodes
+# them (photos/services/photos.py normalise_stored_upload); nothing serves or analyses them from here.
+ORIGINALS_DIR = "photos/originals"
+
 
 class Photo(models.Model):
     """An uploaded photo, EXIF-stripped and stored under its content hash."""
@@ -26,6 +30,11 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.sha256[:12]
+
+    @property
+    def awaits_normalising(self) -> bool:
+        """Still the file as uploaded (big images): a worker re-encodes it before anything reads it."""
+        return str(self.image.name).startswith(f"{ORIGINALS_DIR}/")
 
 
 class Run(models.Model):

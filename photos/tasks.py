@@ -10,16 +10,19 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init, worker_ready
 
-from photos.services import execution, runs
+from photos.services import execution, photo_files, runs
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name=runs.RUN_TASK, bind=True)
-def run_recommendation(self: Any, run_id: int) -> None:
+def run_recommendation(self: Any, run_id: int, held_since: str | None = None) -> None:
     # Redelivered: the worker that had this message was lost mid-run (late acknowledgement).
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    execution.execute(run_id, worker=f"{socket.gethostname()}:{os.getpid()}", redelivered=redelivered)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    later = execution.execute(run_id, worker=worker, redelivered=redelivered, held_since=held_since)
+    if later is not None:  # another worker holds the run: look again once it must have finished
+        self.apply_async(args=[run_id], kwargs={"held_since": later.since}, countdown=later.seconds)
 
 
 # Runs queued before the photos app got its name (it was the Django app `recommender`) carry the old task
@@ -32,6 +35,11 @@ def run_recommendation_queued_before_rename(run_id: int) -> None:
 @shared_task(name="photos.tasks.reap_stale_runs")
 def reap_stale_runs() -> dict[str, int]:
     return runs.reap_stale_runs()
+
+
+@shared_task(name="photos.tasks.sweep_photo_files")
+def sweep_photo_files() -> dict[str, int]:
+    return photo_files.sweep_orphans()
 
 
 @worker_init.connect

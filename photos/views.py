@@ -7,7 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -194,6 +201,8 @@ def track_photos(request: HttpRequest, pk: int) -> HttpResponse:
 def photo_image(request: HttpRequest, pk: int) -> FileResponse:
     """Photos are private: served only to their owner, never from a public media URL."""
     photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
+    if photo.awaits_normalising:  # a big upload, not yet re-encoded by the worker: never served as it came
+        raise Http404("the photo is being prepared")
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     # Short: a deleted photo must not linger in the browser's cache.
     response["Cache-Control"] = "private, max-age=60"

@@ -153,7 +153,7 @@ def shared_export(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
 def shared_cover(request: HttpRequest, token: str) -> FileResponse:
     """The cover of a shared playlist: the one photo its owner chose to show with it."""
     playlist = get_object_or_404(service.shared(token).select_related("cover"), pk__isnull=False)
-    if playlist.cover is None:
+    if playlist.cover is None or playlist.cover.awaits_normalising:  # never served as it was uploaded
         raise Http404("no cover")
     response = FileResponse(playlist.cover.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "public, max-age=3600"

@@ -46,6 +46,9 @@ class ModelVersion(models.Model):
         null=True, blank=True, help_text="Moved on while its training runs (registry.training.Heartbeat)."
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when a worker claims a `training` version (registry.training.retrain): a second delivery of the
+    # same task finds it set and does nothing.
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 

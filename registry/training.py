@@ -179,9 +179,12 @@ def gather_ratings() -> tuple[rerank_training.RatingSet, dict[str, Any]]:
 def retrain(version_id: int) -> ModelVersion:
     """Train version_id (a `training` reranker): on any error it ends `failed` with the reason, and the
     active versions keep serving."""
+    claimed = ModelVersion.objects.filter(
+        pk=version_id, status=ModelVersion.Status.TRAINING, started_at__isnull=True
+    ).update(started_at=timezone.now())
     version = ModelVersion.objects.get(pk=version_id)
-    if version.status != ModelVersion.Status.TRAINING:
-        logger.info("%s is %s, not training; skipping", version.name, version.status)
+    if not claimed:  # finished, or a worker has it (the broker delivered the task again while it trains)
+        logger.info("%s is %s and already started; skipping", version.name, version.status)
         return version
     try:
         with Heartbeat(version.pk, settings.TRAINING_HEARTBEAT_SECONDS):

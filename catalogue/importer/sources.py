@@ -12,6 +12,9 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .report import ImportFileError
 
@@ -119,11 +122,17 @@ def _transcode(chunks: Iterator[bytes], encoding: str, name: str) -> Iterator[by
 
 
 def _get_public(url: str) -> requests.Response:
-    """GET the URL (streamed), following up to MAX_REDIRECTS redirects, each hop checked by _check_address:
-    an import must not be a way to reach the server's own network."""
+    """GET the URL (streamed), following up to MAX_REDIRECTS redirects, each hop checked by _checked_address:
+    an import must not be a way to reach the server's own network. Each hop connects to the address that
+    was checked (the Host header and TLS name stay the URL's host), so a name that resolves to a public
+    address for the check and to a private one for the connection (DNS rebinding) gets nowhere."""
     with requests.Session() as session:
         for _ in range(MAX_REDIRECTS + 1):
-            _check_address(url)
+            address = _checked_address(url)
+            if address is not None:
+                adapter = PinnedAdapter(address)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
             response = session.get(url, stream=True, timeout=HTTP_TIMEOUT, allow_redirects=False)
             if not response.is_redirect:
                 return response
@@ -132,25 +141,60 @@ def _get_public(url: str) -> requests.Response:
     raise ImportFileError(f"cannot download {url}: more than {MAX_REDIRECTS} redirects")
 
 
-def _check_address(url: str) -> None:
-    """Refuse a URL whose host is, or resolves to, a loopback, private, link-local or otherwise non-public
-    address, unless settings.IMPORT_ALLOW_PRIVATE_URLS (e.g. a catalogue served on the local network)."""
+def _checked_address(url: str) -> str | None:
+    """The public address to connect to for this URL. Refuses a URL whose host is, or resolves to, a
+    loopback, private, link-local or otherwise non-public address, unless settings.IMPORT_ALLOW_PRIVATE_URLS
+    (e.g. a catalogue served on the local network; then None: connect as usual)."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ImportFileError(f"cannot download {url}: only http and https addresses are imported")
     if settings.IMPORT_ALLOW_PRIVATE_URLS:
-        return
+        return None
     try:
         found = socket.getaddrinfo(parsed.hostname, None, type=socket.SOCK_STREAM)
-        addresses = {str(info[4][0]) for info in found}
+        addresses = [str(info[4][0]) for info in found]
     except (socket.gaierror, UnicodeError) as exc:
         raise ImportFileError(f"cannot download {url}: {parsed.hostname} not found ({exc})") from None
-    for address in sorted(addresses):
+    for address in sorted(set(addresses)):
         if not is_public(ipaddress.ip_address(address.split("%")[0])):
             raise ImportFileError(
                 f"cannot download {url}: {parsed.hostname} is a loopback, private or reserved address "
                 f"({address}); set IMPORT_ALLOW_PRIVATE_URLS=1 to import from such addresses"
             )
+    if not addresses:
+        raise ImportFileError(f"cannot download {url}: {parsed.hostname} not found")
+    return addresses[0]
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects every request to one IP address, whatever the URL's host resolves to now; the URL's host
+    is still what the Host header, the TLS server name and the certificate check use."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _pinned(HTTPConnectionPool, HTTPConnection, self.address),
+            "https": _pinned(HTTPSConnectionPool, HTTPSConnection, self.address),
+        }
+
+
+def _pinned(pool: type[HTTPConnectionPool], connection: type[HTTPConnection], address: str) -> Any:
+    def _new_conn(self: HTTPConnection) -> Any:
+        # urllib3 resolves and connects to _dns_host, which is also what self.host (the Host header, the
+        # TLS name) reads: swapped for the socket's creation only.
+        host = self._dns_host
+        self._dns_host = address
+        try:
+            return connection._new_conn(self)
+        finally:
+            self._dns_host = host
+
+    pinned_connection = type(f"Pinned{connection.__name__}", (connection,), {"_new_conn": _new_conn})
+    return type(f"Pinned{pool.__name__}", (pool,), {"ConnectionCls": pinned_connection})
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

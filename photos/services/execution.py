@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, cast
 
 import numpy as np
@@ -22,9 +24,10 @@ from django.utils import timezone
 from catalogue.models import Track
 from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, RankedTrack, describe_photo_mood
-from photos.models import Photo, Run
+from photos.models import ORIGINALS_DIR, Photo, Run
 from photos.services import run_statements
 from photos.services.filters import track_filter
+from photos.services.photos import PhotoRejected, normalise_stored_upload
 from photos.services.runs import (
     EMPTY_CATALOGUE_MESSAGE,
     UNEXPECTED_MESSAGE,
@@ -37,24 +40,57 @@ from registry import serving as registry_serving
 
 logger = logging.getLogger(__name__)
 
+# After a run's hard time limit, this much more before its holder is taken for gone.
+HOLDER_GONE_MARGIN_SECONDS = 5
 MISSING_FILE_MESSAGE = "The photo's file is missing; please upload it again."
 UNREADABLE_MESSAGE = "The stored photo could not be read; please upload it again."
 
 
-def execute(run_id: int, worker: str, *, redelivered: bool = False) -> None:
+@dataclass(frozen=True)
+class CheckLater:
+    """Deliver the run's task again after `seconds` with held_since=`since`: another worker held the run
+    (it claimed it in a batch), and if that worker is gone by then the run must not wait for the reaper."""
+
+    seconds: float
+    since: str  # the holder's claim: the run's started_at, ISO 8601
+
+
+def execute(
+    run_id: int, worker: str, *, redelivered: bool = False, held_since: str | None = None
+) -> CheckLater | None:
     """Run this run (and, when the engine batches, other queued runs with it). `redelivered`: the broker
-    sent the task again because the worker that had it was lost (see runs.claim)."""
-    run = claim(run_id, worker, redelivered=redelivered)
+    sent the task again because the worker that had it was lost (see runs.claim).
+
+    A task that finds its run held by another worker (a GPU worker claims queued runs in batches, ahead of
+    their own messages) asks to come back once no task of that worker can still be running (the hard time
+    limit after the claim): held_since is that claim's time. If the run is then still running under the
+    same claim, its worker was lost, and the run is taken over like a redelivered one."""
+    still_held = held_since is not None and Run.objects.filter(
+        pk=run_id, status=Run.Status.RUNNING, started_at=datetime.fromisoformat(held_since)
+    ).exists()
+    run = claim(run_id, worker, redelivered=redelivered or still_held)
     if run is None:
-        if redelivered:  # lost its worker MAX_ATTEMPTS times: give up (a no-op when it is not running)
+        if redelivered or still_held:  # lost its worker MAX_ATTEMPTS times: give up (no-op unless running)
             fail(run_id, WORKER_LOST_MESSAGE)
+            return None
         logger.info("run %s already claimed or finished; skipping", run_id)
-        return
+        return _check_later(run_id)
     config = adapter.engine_config()
     batch = [run]
     if config.batch_size > 1:
         batch += claim_queued(worker, config.batch_size - 1, config.batch_wait_ms / 1000)
     execute_claimed(batch)
+    return None
+
+
+def _check_later(run_id: int) -> CheckLater | None:
+    started = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).values_list("started_at", flat=True)
+    since = started.first()
+    if since is None:
+        return None
+    limit = settings.CELERY_TASK_TIME_LIMIT + HOLDER_GONE_MARGIN_SECONDS
+    wait = (since - timezone.now()).total_seconds() + limit
+    return CheckLater(seconds=max(1.0, wait), since=since.isoformat())
 
 
 def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[Run]:
@@ -86,9 +122,14 @@ def execute_claimed(runs: Sequence[Run]) -> None:
     images = []
     for run in runs:
         try:
-            with storage.open(run.photo_image, "rb") as handle:  # type: ignore[attr-defined]
+            name = run.photo_image  # type: ignore[attr-defined]
+            if name.startswith(f"{ORIGINALS_DIR}/"):  # kept as uploaded (a big image): re-encode it first
+                name = normalise_stored_upload(run.photo_id)
+            with storage.open(name, "rb") as handle:
                 images.append(adapter.decode_photo(cast(BinaryIO, handle)))
             readable.append(run)
+        except PhotoRejected as exc:
+            fail(run.pk, str(exc))
         except FileNotFoundError:
             fail(run.pk, MISSING_FILE_MESSAGE)
         except Exception:

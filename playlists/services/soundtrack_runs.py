@@ -18,6 +18,7 @@ from config.celery import publish
 from inference import adapter
 from photos.models import Photo
 from photos.services.execution import user_feedback
+from photos.services.photos import PhotoRejected, normalise_stored_upload
 from playlists.models import Playlist, PlaylistTrack, Soundtrack
 from playlists.services import playlists as playlist_service
 from playlists.services.playlists import PlaylistError
@@ -167,8 +168,12 @@ def _analyse(soundtrack: Soundtrack) -> list[PhotoMood]:
         if photo is None:
             raise SoundtrackError(f"Photo {n} was deleted; choose the photos again.")
         try:
-            with photo.image.open("rb") as handle:
+            # A big upload kept as it came is re-encoded first, as for a photo run.
+            name = normalise_stored_upload(photo.pk) if photo.awaits_normalising else str(photo.image.name)
+            with photo.image.storage.open(name, "rb") as handle:
                 images.append(adapter.decode_photo(cast(Any, handle)))
+        except PhotoRejected as exc:
+            raise SoundtrackError(f"Photo {n} ({photo}) cannot be used: {exc}") from exc
         except Exception as exc:
             raise SoundtrackError(f"Photo {n} ({photo}) could not be read; upload it again.") from exc
         report(soundtrack.pk, 5 + 20 * n // len(soundtrack.photo_ids), f"Read photo {n} of {len(photos)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import ipaddress
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def test_private_and_loopback_addresses_are_refused(url: str) -> None:
 
 def test_other_schemes_are_refused() -> None:
     with pytest.raises(ImportFileError, match="only http and https"):
-        sources._check_address("ftp://example.org/x.csv")
+        sources._checked_address("ftp://example.org/x.csv")
 
 
 def test_a_local_server_is_allowed_when_the_setting_says_so(csv_server: str, settings) -> None:
@@ -96,3 +97,57 @@ def test_a_redirect_to_a_private_address_is_refused(redirect_to: str, monkeypatc
     assert not Track.objects.exists()
     settings.IMPORT_ALLOW_PRIVATE_URLS = True  # the same redirect, allowed: the file arrives
     assert import_tracks(redirect_to).created == 1
+
+
+def _serve(address: str, port: int, body: str, hosts: list[str]) -> http.server.ThreadingHTTPServer:
+    """A server on address:port answering every GET with body, noting each request's Host header."""
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hosts.append(self.headers["Host"])
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((address, port), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_followed(monkeypatch) -> None:
+    # A private service on 127.0.0.1 and the "public" catalogue (127.0.0.2 counts as public here) on the
+    # same port; the name answers the public address first, then 127.0.0.1 (DNS rebinding).
+    private_hosts: list[str] = []
+    public_hosts: list[str] = []
+    private = _serve("127.0.0.1", 0, "id,title,artist\nsecret,Internal,Admin\n", private_hosts)
+    port = private.server_address[1]
+    public = _serve("127.0.0.2", port, CSV, public_hosts)
+    real_is_public = sources.is_public
+    monkeypatch.setattr(
+        sources, "is_public", lambda a: a == ipaddress.ip_address("127.0.0.2") or real_is_public(a)
+    )
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["127.0.0.2"])
+
+    def rebinding(host, *args, **kwargs):
+        if host == "catalogue.example":
+            address = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, args[0] if args else 0))]
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        report = import_tracks(f"http://catalogue.example:{port}/catalogue.csv")
+    finally:
+        for server in (private, public):
+            server.shutdown()
+            server.server_close()
+    assert private_hosts == []  # the private service was never reached
+    assert public_hosts == [f"catalogue.example:{port}"]  # the checked address, with the URL's host
+    assert report.created == 1
+    assert list(Track.objects.values_list("external_id", flat=True)) == ["c1"]

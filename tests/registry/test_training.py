@@ -249,6 +249,26 @@ def test_the_heartbeat_moves_on_while_the_training_runs_and_stops_with_it() -> N
     assert heartbeat() == stopped
 
 
+def test_a_second_delivery_of_a_training_task_while_it_trains_does_nothing(monkeypatch) -> None:
+    # The broker hands a long task to another worker after its visibility timeout: the claim stops it.
+    make_ratings()
+    version = training.start_retraining(queue=False)
+    trained: list[int] = []
+    real_train = training._train
+
+    def train_and_meanwhile_deliver_again(claimed: ModelVersion) -> ModelVersion:
+        trained.append(claimed.pk)
+        again = training.retrain(claimed.pk)  # the redelivered task, while the first one trains
+        assert again.status == "training" and again.progress == 0
+        return real_train(claimed)
+
+    monkeypatch.setattr(training, "_train", train_and_meanwhile_deliver_again)
+    done = training.retrain(version.pk)
+    assert trained == [version.pk]
+    assert done.status in ("active", "candidate") and done.started_at is not None
+    assert training.retrain(version.pk).status == done.status  # a late delivery changes nothing either
+
+
 def test_retrain_command_trains_and_reports(settings) -> None:
     make_ratings()
     out = StringIO()
