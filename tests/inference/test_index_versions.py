@@ -6,7 +6,6 @@ import fcntl
 import multiprocessing
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from inference import adapter
 from recommender.catalogue_index import TrackCatalogue, TrackRepresentation
 from recommender.pipeline import Engine
 from recommender.strategies import StrategyResult, VAMatch
+from recommender.track_columns import TrackColumns
 from recommender.types import PhotoAnalysis, TrackRow
 from tests.recommender.helpers import grid_rows, mood_only_config
 
@@ -73,7 +73,9 @@ CATALOGUE_VERSION = "30-30-20250101T000000000000"
 
 
 def current() -> tuple[str, TrackCatalogue]:
-    return adapter.current_index(CATALOGUE_VERSION, lambda: [asdict(row) for row in grid_rows(10, 3)])
+    rows = grid_rows(10, 3)
+    blocks = [vars(TrackColumns.from_rows(rows[:17])), vars(TrackColumns.from_rows(rows[17:]))]
+    return adapter.current_index(CATALOGUE_VERSION, lambda: blocks)
 
 
 def test_same_versions_reuse_the_saved_index(served, settings) -> None:
