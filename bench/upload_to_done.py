@@ -50,6 +50,16 @@ def _wait_for_http(base: str, timeout: float = 60) -> None:
     raise TimeoutError("the web server did not start")
 
 
+def stop_server(web: subprocess.Popen[bytes]) -> None:
+    """Terminate the web server; kill it if it has not exited within 15 s (a busy machine)."""
+    web.terminate()
+    try:
+        web.wait(15)
+    except subprocess.TimeoutExpired:
+        web.kill()
+        web.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=60)
@@ -131,7 +141,7 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
     latencies: list[float] = []
     failed = 0
     try:
-        worker.wait_ready()
+        worker.wait_ready(timeout=900)  # models and the index, on a busy machine too
         _wait_for_http(base)
         # One warm-up photo: the first query of a fresh process pays for connections.
         for index, (name, data) in enumerate([images[0], *images]):
@@ -149,8 +159,7 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
             latencies.append(time.perf_counter() - started)
             failed += status == "failed"
     finally:
-        web.terminate()
-        web.wait(10)
+        stop_server(web)
         worker.stop()
 
     latencies.sort()
@@ -246,9 +255,8 @@ def throughput(args, scratch, session, base, images, source, catalogue_tracks) -
             t.join()
         elapsed = time.monotonic() - started
     finally:
-        web.terminate()
         worker.terminate()
-        web.wait(15)
+        stop_server(web)
         worker.wait(30)
     ms = sorted(x * 1000 for x in latencies)
     print(
