@@ -353,7 +353,8 @@ def bench_blocks(n: int, work: Path, block: int = CHUNK) -> Iterator[TrackColumn
         if real is None or base is None:
             artists = [f"Artist {i % 50_000}" for i in ids]
             titles = [f"Track {i}" for i in ids]
-            genres, tags = [""] * len(ids), [[] for _ in ids]
+            genres = [""] * len(ids)
+            tags: list[list[str]] = [[] for _ in ids]
         else:
             sources = [real[int(b)] for b in base[start : start + len(ids)]]
             artists = [r.artist for r in sources]

@@ -15,7 +15,7 @@ from inference import adapter
 from recommender.catalogue_index import TrackCatalogue, TrackRepresentation
 from recommender.pipeline import Engine
 from recommender.strategies import StrategyResult, VAMatch
-from recommender.track_columns import TrackColumns
+from recommender.track_columns import TrackBlocks, TrackColumns
 from recommender.types import PhotoAnalysis, TrackRow
 from tests.recommender.helpers import grid_rows, mood_only_config
 
@@ -58,7 +58,9 @@ def served(
     builds: list[str] = []
     build = engine.build_catalogue
 
-    def recording_build(rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+    def recording_build(
+        rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned"
+    ) -> TrackCatalogue:
         builds.append(version)
         return build(rows, version)
 
@@ -116,7 +118,7 @@ def test_one_process_builds_a_version_while_another_waits_for_it(served, tmp_pat
     build = engine.build_catalogue
     record = tmp_path / "record.txt"
 
-    def slow_build(rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+    def slow_build(rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned") -> TrackCatalogue:
         with open(record, "a") as out:
             out.write("build\n")
         time.sleep(1.0)
