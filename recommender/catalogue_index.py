@@ -20,9 +20,10 @@ never returns the others.
 Vector search: vector_search.py (exact up to `approximate_above` rows, else IVF-SQ8 proposals re-ranked
 exactly, nprobe calibrated at build time). Words: string_columns.py.
 
-Memory: the build holds each representation once (float32, as computed) plus its index (n * d bytes
-of codes); building 1M tracks with the default strategies' two representations (12-d and 128-d) peaked
-at 1.7 GB RSS, 1.2 GB of it the rows and vectors handed in. load(mmap=True) maps every array, string
+Memory: a large catalogue arrives in blocks (TrackBlocks of TrackColumns, from the adapter): each
+block's words, positions and vectors are taken and its rows dropped before the next is read, so no
+TrackRow per track is ever held. The build holds each representation once (float32; its blocks are
+freed as they are joined) plus its index (n * d bytes of codes). load(mmap=True) maps every array, string
 column and index file in place (faiss IO_FLAG_MMAP_IFC): +2 MB RSS for 1M tracks; searches then bring
 in pages of the mapped files (file-backed memory that the kernel can drop and processes share: 730 MB
 after 100 searches of each kind). Figures: bench/index_scale.py.
@@ -149,10 +150,8 @@ class TrackCatalogue:
         # approximate_above rows a representation needs no index: it is scanned exactly.
         for name, compute in (representations or {}).items():
             blocks_of = parts.pop(name)
-            matrix = vectors[name] = (
-                _as_matrix(name, compute([]), 0) if not blocks_of else np.concatenate(blocks_of)
-            )
-            del blocks_of
+            empty = not blocks_of
+            matrix = vectors[name] = _as_matrix(name, compute([]), 0) if empty else _joined(name, blocks_of)
             if len(matrix) > approximate_above:
                 queries = (calibration_queries or {}).get(name)
                 approximate[name], approximate_info[name] = build_approximate_index(matrix, queries=queries)
@@ -344,6 +343,22 @@ class TrackCatalogue:
             approximate=approximate,
             approximate_info=approximate_info,
         )
+
+
+def _joined(name: str, blocks: list[np.ndarray]) -> np.ndarray:
+    """The blocks (emptied) stacked into one matrix. Each block is freed once copied, and the result's
+    pages are only touched as they are written, so the representation is never held twice."""
+    dims = {b.shape[1] for b in blocks}
+    if len(dims) != 1:
+        raise ValueError(f"track representation {name!r} has blocks of widths {sorted(dims)}")
+    out = np.empty((sum(len(b) for b in blocks), dims.pop()), dtype=np.float32)
+    start = 0
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        out[start : start + len(block)] = block
+        start += len(block)
+    return out
 
 
 def _as_matrix(name: str, matrix: np.ndarray, n: int) -> np.ndarray:

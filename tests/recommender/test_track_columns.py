@@ -100,3 +100,14 @@ def test_no_blocks_make_an_empty_catalogue() -> None:
     zeros = {"f": lambda rows: np.zeros((len(rows), 3))}
     catalogue = TrackCatalogue.build(TrackBlocks([]), representations=zeros)
     assert len(catalogue) == 0 and catalogue.vectors["f"].shape == (0, 3)
+
+
+def test_a_representation_whose_blocks_disagree_in_width_is_a_clear_error() -> None:
+    rows = mixed_rows(10)
+    blocks = TrackBlocks(TrackColumns.from_rows(rows[i : i + 5], FEATURES) for i in (0, 5))
+
+    def ragged(block) -> np.ndarray:
+        return np.zeros((len(block), 2 if block[0].track_id == rows[0].track_id else 3))
+
+    with pytest.raises(ValueError, match="blocks of widths \\[2, 3\\]"):
+        TrackCatalogue.build(blocks, representations={"ragged": ragged})
