@@ -30,8 +30,9 @@ joint embedding) and --queries held-out bench tracks (generated, not in the cata
 around the same centres. Clustered data is easy for an IVF index; kept for comparison.
 
 Per size, in subprocesses (memory is per process; peak RSS is the process's VmHWM, everything included):
-  build:  the bench tracks (light TrackRows) and their vectors in memory, as a computing step leaves
-          them; TrackCatalogue.build timed, RSS before it and peak; the catalogue saved.
+  build:  TrackCatalogue.build over the bench tracks in blocks of columns (TrackBlocks, as the adapter
+          hands them over), each block's vectors read from the generated files (as a computing step
+          would produce them, a block at a time); timed, RSS before it and peak; the catalogue saved.
   search: TrackCatalogue.load(mmap=True) timed, RSS after it (anonymous and file-backed, that is pages of
           the mapped files, which the kernel can drop); the V/A candidates (500 nearest) ms; per
           representation with FAISS on one thread, as the engine searches: search_vectors ms p50/p95 and
@@ -66,6 +67,7 @@ import numpy as np  # noqa: E402
 from recommender.catalogue_index import TrackCatalogue, TrackRepresentation  # noqa: E402
 from recommender.diversity import artist_codes  # noqa: E402
 from recommender.threads import available_cpus  # noqa: E402
+from recommender.track_columns import TrackBlocks, TrackColumns  # noqa: E402
 from recommender.types import IMAGE_EMOTIONS, PhotoAnalysis, TrackRow  # noqa: E402
 from recommender.vector_search import (  # noqa: E402
     APPROXIMATE_ABOVE,
@@ -321,44 +323,65 @@ def fixed(matrix: np.ndarray) -> TrackRepresentation:
     return lambda _rows: matrix
 
 
-def bench_rows(n: int, work: Path) -> list[TrackRow]:
-    """Rows with an annotated V/A position (the vectors come precomputed). With real vectors, each has
-    the artist, genre and tags of the real track it came from and that track's title made unique (the
-    words are what a saved catalogue holds per track); else short made-up words."""
-    rng = np.random.default_rng(5)
-    va = rng.uniform(size=(n, 2)).tolist()
-    if not (work / "base_tracks.npy").is_file():
-        return [TrackRow(i + 1, f"Artist {i % 50_000}", f"Track {i}", v, a) for i, (v, a) in enumerate(va)]
-    from recommender.lab.datasets import load_spotify_songs
+def from_ids(matrix: np.ndarray) -> TrackRepresentation:
+    """A track representation that reads each block's rows of precomputed vectors (bench track ids are
+    1..n), so that a build in blocks holds one block of them at a time, as a computing step would."""
 
-    real = [t.row for t in load_spotify_songs()]
-    base = np.load(work / "base_tracks.npy")[:n].tolist()
-    return [
-        TrackRow(
-            i + 1,
-            real[b].artist,
-            f"{real[b].title} ({i})",
-            v,
-            a,
-            genre=real[b].genre,
-            tags=list(real[b].tags),
+    def rows_of(block: Sequence[TrackRow]) -> np.ndarray:
+        ids = block.track_ids if isinstance(block, TrackColumns) else [r.track_id for r in block]
+        return np.asarray(matrix[np.asarray(ids, dtype=np.int64) - 1], dtype=np.float32)
+
+    return rows_of
+
+
+def bench_blocks(n: int, work: Path, block: int = CHUNK) -> Iterator[TrackColumns]:
+    """The bench tracks in blocks of columns (what the adapter hands a build), each with an annotated V/A
+    position. With real vectors, each has the artist, genre and tags of the real track it came from and
+    that track's title made unique (the words are what a saved catalogue holds per track); else short
+    made-up words."""
+    rng = np.random.default_rng(5)
+    va = rng.uniform(size=(n, 2))
+    real: list[TrackRow] | None = None
+    base = None
+    if (work / "base_tracks.npy").is_file():
+        from recommender.lab.datasets import load_spotify_songs
+
+        real = [t.row for t in load_spotify_songs()]
+        base = np.load(work / "base_tracks.npy", mmap_mode="r")
+    for start in range(0, n, block):
+        ids = np.arange(start, min(n, start + block))
+        if real is None or base is None:
+            artists = [f"Artist {i % 50_000}" for i in ids]
+            titles = [f"Track {i}" for i in ids]
+            genres = [""] * len(ids)
+            tags: list[list[str]] = [[] for _ in ids]
+        else:
+            sources = [real[int(b)] for b in base[start : start + len(ids)]]
+            artists = [r.artist for r in sources]
+            titles = [f"{r.title} ({i})" for r, i in zip(sources, ids, strict=True)]
+            genres, tags = [r.genre for r in sources], [list(r.tags) for r in sources]
+        yield TrackColumns(
+            track_ids=ids + 1,
+            artists=artists,
+            titles=titles,
+            valence=va[ids, 0],
+            arousal=va[ids, 1],
+            feature_names=(),
+            features=np.zeros((len(ids), 0)),
+            genres=genres,
+            tags=tags,
         )
-        for i, (b, (v, a)) in enumerate(zip(base, va, strict=True))
-    ]
 
 
 def build_worker(spec: dict[str, Any]) -> None:
     n, work = spec["size"], Path(spec["work"])
-    rows = bench_rows(n, work)
-    matrices = {
-        name: np.array(np.load(work / f"base_{name}.npy", mmap_mode="r")[:n]) for name in spec["names"]
-    }
+    matrices = {name: np.load(work / f"base_{name}.npy", mmap_mode="r")[:n] for name in spec["names"]}
     before = memory()
     t = time.perf_counter()
     catalogue = TrackCatalogue.build(
-        rows,
+        TrackBlocks(bench_blocks(n, work)),
         "bench",
-        representations={name: fixed(m) for name, m in matrices.items()},
+        representations={name: from_ids(m) for name, m in matrices.items()},
         approximate_above=spec["approximate_above"],
     )
     build_s = time.perf_counter() - t

@@ -40,6 +40,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from scratch_platform import drop_postgres, postgres_answers, recreate_postgres  # noqa: E402
+
 from tests.worker import celery_worker_command  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -268,7 +270,7 @@ def bench_worker(trees: list[Tree], photos: list[str], postgres: str | None) -> 
             database = None
             if url:
                 database = f"{url}_{tree.label}"
-                _recreate_postgres(database)
+                recreate_postgres(database)
                 tree.prepare(CATALOGUE, database)
             task_module, task, photos_module, runs_module, models_module, model = WORKER_TASK[tree.new_layout]
             preamble = (
@@ -280,7 +282,7 @@ def bench_worker(trees: list[Tree], photos: list[str], postgres: str | None) -> 
             record[f"{tree.label}_ms_per_photo"] = round(float(got["ms_per_photo"]), 2)  # type: ignore[arg-type]
             record[f"{tree.label}_done"] = got["done"]
             if database:
-                _drop_postgres(database)
+                drop_postgres(database)
         if len(trees) == 2:
             record["new_vs_old"] = ratio(
                 float(record[f"{trees[0].label}_ms_per_photo"]),  # type: ignore[arg-type]
@@ -381,35 +383,8 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _recreate_postgres(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_postgres(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _postgres_answers() -> str | None:
-    url = "postgres://postgres@127.0.0.1:5432/photophone_bench_serving"
-    try:
-        import psycopg
-
-        psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=2).close()
-        return url
-    except Exception:
-        return None
-
-
 CATALOGUE = SHARED / "spotify_songs" / "spotify_songs.csv"
+POSTGRES = "postgres://postgres@127.0.0.1:5432/photophone_bench_serving"
 MEASURES = ("recommend", "side_by_side", "whole_catalogue", "worker", "cold_start")
 
 
@@ -461,7 +436,7 @@ def main() -> None:
         if "whole_catalogue" in only:
             bench_whole_catalogue(trees, photos[:20])
         if "worker" in only:
-            bench_worker(trees, photos[:101], _postgres_answers())
+            bench_worker(trees, photos[:101], POSTGRES if postgres_answers(POSTGRES) else None)
         if "cold_start" in only:
             demo = REPO / "demo" / "catalogue.csv"
             bench_cold_start(trees, photos[0], [("demo", demo, False), ("tidytuesday", CATALOGUE, True)])

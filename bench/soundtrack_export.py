@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -29,21 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-
-def photo_files(n: int) -> tuple[list[tuple[str, bytes]], str]:
-    folder = REPO.parent / "shared" / "data" / "emotion6" / "images"
-    if folder.is_dir():
-        files = sorted(folder.rglob("*.jpg"))
-        files = files[:: max(1, len(files) // n)][:n]
-        return [(f.name, f.read_bytes()) for f in files], "emotion6"
-    from PIL import Image
-
-    out = []
-    for i in range(n):
-        buffer = io.BytesIO()
-        Image.new("RGB", (320, 240), ((i * 37) % 256, (i * 91) % 256, (i * 53) % 256)).save(buffer, "JPEG")
-        out.append((f"synthetic-{i}.jpg", buffer.getvalue()))
-    return out, "synthetic (../shared/data absent)"
+from scratch_platform import platform_environment, sample_photos, scratch_postgres  # noqa: E402
 
 
 def synthetic_tracks(n: int) -> list:
@@ -88,29 +73,17 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="photophone-bench-playlists-"))
-    os.environ.update(
-        {
-            "DATABASE_URL": args.database,
-            "CELERY_BROKER_URL": args.broker,
-            "MEDIA_ROOT": str(scratch / "media"),
-            "ENGINE_INDEX_DIR": str(scratch / "index"),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import psycopg
+    platform_environment(args.database, args.broker, scratch, LOG_LEVEL="WARNING")
+    with scratch_postgres(args.database):
+        result = run(args, scratch)
+    print(json.dumps(result, indent=2))
 
-    dbname = args.database.rsplit("/", 1)[1]
-    admin_url = args.database.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-        conn.execute(f'CREATE DATABASE "{dbname}"')
 
+def run(args: argparse.Namespace, scratch: Path) -> dict[str, object]:
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connections
 
     from accounts.models import User
     from catalogue.models import Track
@@ -132,7 +105,7 @@ def main() -> None:
         Track.objects.bulk_create(synthetic_tracks(args.tracks), batch_size=5000)
         result["catalogue_load_s"] = round(time.perf_counter() - started, 2)
         user = User.objects.create_user("bench", password="bench-password-123")
-        files, source = photo_files(args.photos)
+        files, source = sample_photos(args.photos)
         photos = [store_photo(user, io.BytesIO(data), name) for name, data in files]
         result["photos"] = {"count": len(photos), "source": source}
 
@@ -195,10 +168,7 @@ def main() -> None:
     finally:
         if worker is not None:
             worker.stop()
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-    print(json.dumps(result, indent=2))
+    return result
 
 
 if __name__ == "__main__":

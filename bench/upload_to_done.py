@@ -19,7 +19,6 @@ GET /api/runs/<id>/ every 10 ms until the run is done.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -33,22 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # This checkout's, even when --tree measures another one (whose tests/ may not have it).
+from scratch_platform import platform_environment, sample_photos, scratch_postgres  # noqa: E402
+
 from tests.worker import celery_worker_command  # noqa: E402
-
-
-def photos(n: int) -> tuple[list[tuple[str, bytes]], str]:
-    folder = REPO.parent / "shared" / "data" / "emotion6" / "images"
-    if folder.is_dir():
-        files = sorted(folder.rglob("*.jpg"))[:: max(1, len(list(folder.rglob("*.jpg"))) // n)][:n]
-        return [(f.name, f.read_bytes()) for f in files], "emotion6"
-    from PIL import Image
-
-    out = []
-    for i in range(n):
-        buffer = io.BytesIO()
-        Image.new("RGB", (320, 240), ((i * 37) % 256, (i * 91) % 256, (i * 53) % 256)).save(buffer, "JPEG")
-        out.append((f"synthetic-{i}.jpg", buffer.getvalue()))
-    return out, "synthetic (../shared/data absent)"
 
 
 def _wait_for_http(base: str, timeout: float = 60) -> None:
@@ -62,6 +48,16 @@ def _wait_for_http(base: str, timeout: float = 60) -> None:
         except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise TimeoutError("the web server did not start")
+
+
+def stop_server(web: subprocess.Popen[bytes]) -> None:
+    """Terminate the web server; kill it if it has not exited within 15 s (a busy machine)."""
+    web.terminate()
+    try:
+        web.wait(15)
+    except subprocess.TimeoutExpired:
+        web.kill()
+        web.wait()
 
 
 def main() -> None:
@@ -86,25 +82,18 @@ def main() -> None:
         sys.path.insert(0, str(args.tree))
 
     scratch = Path(tempfile.mkdtemp(prefix="photophone-bench-"))
-    os.environ.update(
-        {
-            "DATABASE_URL": args.database,
-            "CELERY_BROKER_URL": args.broker,
-            "MEDIA_ROOT": str(scratch / "media"),
-            "ENGINE_INDEX_DIR": str(scratch / "index"),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "THROTTLE_UPLOADS": "100000/minute",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        }
+    platform_environment(
+        args.database,
+        args.broker,
+        scratch,
+        THROTTLE_UPLOADS="100000/minute",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
     )
-    import psycopg
+    with scratch_postgres(args.database):
+        run(args, scratch)
 
-    dbname = args.database.rsplit("/", 1)[1]
-    admin_url = args.database.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-        conn.execute(f'CREATE DATABASE "{dbname}"')
 
+def run(args: argparse.Namespace, scratch: Path) -> None:
     import django
 
     django.setup()
@@ -129,7 +118,7 @@ def main() -> None:
     session.headers["Authorization"] = f"Token {Token.objects.create(user=user).key}"
     base = f"http://127.0.0.1:{args.port}"
 
-    images, source = photos(args.photos)
+    images, source = sample_photos(args.photos)
     if args.load:
         throughput(args, scratch, session, base, images, source, catalogue_tracks)
         return
@@ -152,7 +141,7 @@ def main() -> None:
     latencies: list[float] = []
     failed = 0
     try:
-        worker.wait_ready()
+        worker.wait_ready(timeout=900)  # models and the index, on a busy machine too
         _wait_for_http(base)
         # One warm-up photo: the first query of a fresh process pays for connections.
         for index, (name, data) in enumerate([images[0], *images]):
@@ -170,14 +159,8 @@ def main() -> None:
             latencies.append(time.perf_counter() - started)
             failed += status == "failed"
     finally:
-        web.terminate()
-        web.wait(10)
+        stop_server(web)
         worker.stop()
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
 
     latencies.sort()
     ms = [x * 1000 for x in latencies]
@@ -206,9 +189,7 @@ def throughput(args, scratch, session, base, images, source, catalogue_tracks) -
     """Sustained load with the compose CPU worker's and web server's setup."""
     import threading
 
-    import psycopg
     import requests
-    from django.db import connections
 
     tree = Path(args.tree)
     env = {**os.environ, "PHOTOPHONE_PRELOAD": "1", "GUNICORN_BIND": f"127.0.0.1:{args.port}"}
@@ -274,14 +255,9 @@ def throughput(args, scratch, session, base, images, source, catalogue_tracks) -
             t.join()
         elapsed = time.monotonic() - started
     finally:
-        web.terminate()
         worker.terminate()
-        web.wait(15)
+        stop_server(web)
         worker.wait(30)
-        connections.close_all()
-        dbname = args.database.rsplit("/", 1)[1]
-        with psycopg.connect(args.database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     ms = sorted(x * 1000 for x in latencies)
     print(
         json.dumps(

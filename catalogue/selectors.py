@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from .models import AUDIO_FEATURES, ENGINE_ROW_FIELDS, CatalogueVersion, Track
 
@@ -35,6 +39,33 @@ def active_track_rows() -> list[dict[str, Any]]:
     """
     rows = Track.objects.filter(is_active=True).order_by("id").values_list(*ENGINE_ROW_FIELDS)
     return [_as_row(row) for row in rows.iterator(chunk_size=5000)]
+
+
+def active_track_blocks(block_size: int = 20_000) -> Iterator[dict[str, Any]]:
+    """The active tracks in id order, block_size at a time, as columns (the fields of the engine's
+    TrackColumns): what an index build reads, so that a million tracks never stand in memory as a
+    million rows. Numbers are float64 arrays with NaN where unknown; features are AUDIO_FEATURES."""
+    rows = (
+        Track.objects.filter(is_active=True)
+        .order_by("id")
+        .values_list(*ENGINE_ROW_FIELDS)
+        .iterator(chunk_size=block_size)
+    )
+    n_features = len(AUDIO_FEATURES)
+    while block := list(itertools.islice(rows, block_size)):
+        yield {
+            "track_ids": np.fromiter((r[0] for r in block), np.int64, len(block)),
+            "artists": [r[1] for r in block],
+            "titles": [r[2] for r in block],
+            "valence": np.array([r[3] for r in block], dtype=np.float64),  # None -> NaN
+            "arousal": np.array([r[4] for r in block], dtype=np.float64),
+            "feature_names": AUDIO_FEATURES,
+            "features": np.array([r[5 : 5 + n_features] for r in block], dtype=np.float64).reshape(
+                len(block), n_features
+            ),
+            "genres": [r[5 + n_features] for r in block],
+            "tags": [list(r[6 + n_features] or []) for r in block],
+        }
 
 
 def active_track_sample(limit: int) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ so other worker processes memory-map it instead of building it again. The versio
 version plus a digest of the index format and of what computes the strategies' track vectors (a
 retrained heads artifact or another text model gives a new index, not stale vectors).
 
-This module imports no Django app: callers pass the catalogue's version and a way to read its rows.
+This module imports no Django app: callers pass the catalogue's version and a way to read its tracks (in
+blocks of columns: catalogue.selectors.active_track_blocks).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
 from recommender.pipeline import Engine, EngineConfig, get_engine, lift_target
 from recommender.reranker import Reranker, pool_size, rerank
+from recommender.track_columns import TrackBlocks, TrackColumns
 from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackFilter, TrackRow
 
 __all__ = [  # what Django code may use of the engine, besides the functions below
@@ -76,7 +78,8 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _index: tuple[str, TrackCatalogue] | None = None
 
-RowSource = Callable[[], Iterable[Mapping[str, Any]]]
+# The active catalogue in blocks of columns, each a mapping of TrackColumns's fields.
+TrackSource = Callable[[], Iterable[Mapping[str, Any]]]
 # Artifact directories by kind ("mood", "heads", "reranker") the model registry marks active: see
 # serve_artifacts.
 _served_artifacts: dict[str, str] = {}
@@ -163,9 +166,9 @@ def index_version(catalogue_version: str) -> str:
     return f"{catalogue_version}-{hashlib.sha256(built_by.encode()).hexdigest()[:12]}"
 
 
-def current_index(catalogue_version: str, rows: RowSource) -> tuple[str, TrackCatalogue]:
+def current_index(catalogue_version: str, tracks: TrackSource) -> tuple[str, TrackCatalogue]:
     """The track index for this catalogue version, with its full version: from memory, from disk (another
-    process built it), or built from rows() and saved.
+    process built it), or built from tracks() and saved.
 
     One process builds a version while the others wait for it; a process that still holds the previous
     version keeps answering with it meanwhile instead of waiting."""
@@ -187,7 +190,8 @@ def current_index(catalogue_version: str, rows: RowSource) -> tuple[str, TrackCa
             try:
                 catalogue = _load_saved(index_root / version)
                 if catalogue is None:
-                    catalogue = engine().build_catalogue([TrackRow(**row) for row in rows()], version=version)
+                    blocks = TrackBlocks(TrackColumns(**block) for block in tracks())
+                    catalogue = engine().build_catalogue(blocks, version=version)
                     _save(catalogue, index_root, version)
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)

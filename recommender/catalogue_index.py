@@ -20,9 +20,10 @@ never returns the others.
 Vector search: vector_search.py (exact up to `approximate_above` rows, else IVF-SQ8 proposals re-ranked
 exactly, nprobe calibrated at build time). Words: string_columns.py.
 
-Memory: the build holds each representation once (float32, as computed) plus its index (n * d bytes
-of codes); building 1M tracks with the default strategies' two representations (12-d and 128-d) peaked
-at 1.7 GB RSS, 1.2 GB of it the rows and vectors handed in. load(mmap=True) maps every array, string
+Memory: a large catalogue arrives in blocks (TrackBlocks of TrackColumns, from the adapter): each
+block's words, positions and vectors are taken and its rows dropped before the next is read, so no
+TrackRow per track is ever held. The build holds each representation once (float32; its blocks are
+freed as they are joined) plus its index (n * d bytes of codes). load(mmap=True) maps every array, string
 column and index file in place (faiss IO_FLAG_MMAP_IFC): +2 MB RSS for 1M tracks; searches then bring
 in pages of the mapped files (file-backed memory that the kernel can drop and processes share: 730 MB
 after 100 searches of each kind). Figures: bench/index_scale.py.
@@ -36,7 +37,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,8 +45,9 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
-from .string_columns import StringColumn, TagsColumn
-from .tracks import MUSIC_EMOTIONS, Provenance, track_position, va_to_music
+from .string_columns import StringColumn, StringColumnWriter, TagsColumn, joined_tags
+from .track_columns import TrackBlocks, TrackColumns
+from .tracks import MUSIC_EMOTIONS, Provenance, track_positions, va_to_music
 from .types import TrackRow
 from .vector_search import (
     APPROXIMATE_ABOVE,
@@ -75,7 +77,7 @@ TrackRepresentation = Callable[[Sequence[TrackRow]], np.ndarray]
 class TrackCatalogue:
     version: str
     track_ids: np.ndarray  # (n,) int64
-    # Lists after build(), StringColumn / TagsColumn (memory-mapped, decoded per read) after load().
+    # StringColumn / TagsColumn: in memory after build(), memory-mapped after load(); decoded per read.
     artists: Sequence[str]
     titles: Sequence[str]
     genres: Sequence[str]
@@ -99,50 +101,73 @@ class TrackCatalogue:
     @classmethod
     def build(
         cls,
-        rows: Sequence[TrackRow],
+        rows: Sequence[TrackRow] | TrackBlocks,
         version: str = "unversioned",
         representations: Mapping[str, TrackRepresentation] | None = None,
         approximate_above: int = APPROXIMATE_ABOVE,
         calibration_queries: Mapping[str, np.ndarray] | None = None,
     ) -> TrackCatalogue:
-        """calibration_queries: per representation, (m, d) queries like the ones it will be searched
-        with, for the nprobe calibration of an approximate index (default: perturbed catalogue rows)."""
-        n = len(rows)
-        va = np.full((n, 2), np.nan, dtype=np.float32)
-        provenance = np.zeros(n, dtype=np.int8)
-        for i, row in enumerate(rows):
-            pos = track_position(row)
-            if pos is not None:
-                va[i] = pos[:2]
-                provenance[i] = int(pos[2])
-        has_position = provenance != Provenance.NONE
+        """rows: the tracks, or TrackBlocks (a large catalogue read in blocks: each block's positions,
+        words and representations are computed and its rows dropped before the next is read; the
+        result is the same). calibration_queries: per representation, (m, d) queries like the ones it
+        will be searched with, for the nprobe calibration of an approximate index (default: perturbed
+        catalogue rows)."""
+        blocks: Iterable[Sequence[TrackRow]] = rows if isinstance(rows, TrackBlocks) else [rows]
+        ids: list[np.ndarray] = []
+        va: list[np.ndarray] = []
+        provenance: list[np.ndarray] = []
+        words = {name: StringColumnWriter() for name in ("artists", "titles", "genres", "tags")}
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in representations or {}}
+        for block in blocks:
+            if isinstance(block, TrackColumns):
+                ids.append(np.asarray(block.track_ids, dtype=np.int64))
+                artists, titles, genres, tags = block.artists, block.titles, block.genres, block.tags
+            else:
+                ids.append(np.array([r.track_id for r in block], dtype=np.int64))
+                artists, titles = [r.artist for r in block], [r.title for r in block]
+                genres, tags = [r.genre for r in block], [r.tags for r in block]
+            words["artists"].add(artists)
+            words["titles"].add(titles)
+            words["genres"].add(genres)
+            words["tags"].add(joined_tags(tags))
+            block_va, block_provenance = track_positions(block)
+            va.append(block_va)
+            provenance.append(block_provenance)
+            for name, compute in (representations or {}).items():
+                parts[name].append(_as_matrix(name, compute(block), len(block)))
+        track_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        n = len(track_ids)
+        all_va = np.concatenate(va) if va else np.zeros((0, 2), dtype=np.float32)
+        all_provenance = np.concatenate(provenance) if provenance else np.zeros(0, dtype=np.int8)
+        has_position = all_provenance != Provenance.NONE
         music = np.zeros((n, len(MUSIC_EMOTIONS)), dtype=np.float32)
         if has_position.any():
-            music[has_position] = va_to_music(va[has_position]).astype(np.float32)
-        index_rows = np.flatnonzero(has_position).astype(np.int64)
+            music[has_position] = va_to_music(all_va[has_position]).astype(np.float32)
         vectors: dict[str, np.ndarray] = {}
         approximate: dict[str, faiss.Index] = {}
         approximate_info: dict[str, dict[str, Any]] = {}
         # One representation at a time: its matrix, then its index (the index holds 8-bit codes). Up to
         # approximate_above rows a representation needs no index: it is scanned exactly.
         for name, compute in (representations or {}).items():
-            matrix = vectors[name] = _as_matrix(name, compute(rows), n)
+            blocks_of = parts.pop(name)
+            empty = not blocks_of
+            matrix = vectors[name] = _as_matrix(name, compute([]), 0) if empty else _joined(name, blocks_of)
             if len(matrix) > approximate_above:
                 queries = (calibration_queries or {}).get(name)
                 approximate[name], approximate_info[name] = build_approximate_index(matrix, queries=queries)
                 log_calibration(name, approximate_info[name])
         return cls(
             version=version,
-            track_ids=np.array([r.track_id for r in rows], dtype=np.int64),
-            artists=[r.artist for r in rows],
-            titles=[r.title for r in rows],
-            genres=[r.genre for r in rows],
-            tags=[list(r.tags) for r in rows],
-            va=va,
+            track_ids=track_ids,
+            artists=words["artists"].finish(),
+            titles=words["titles"].finish(),
+            genres=words["genres"].finish(),
+            tags=TagsColumn(words["tags"].finish()),
+            va=all_va,
             has_position=has_position,
-            provenance=provenance,
+            provenance=all_provenance,
             music_emotions=music,
-            index_rows=index_rows,
+            index_rows=np.flatnonzero(has_position).astype(np.int64),
             vectors=vectors,
             approximate=approximate,
             approximate_info=approximate_info,
@@ -318,6 +343,22 @@ class TrackCatalogue:
             approximate=approximate,
             approximate_info=approximate_info,
         )
+
+
+def _joined(name: str, blocks: list[np.ndarray]) -> np.ndarray:
+    """The blocks (emptied) stacked into one matrix. Each block is freed once copied, and the result's
+    pages are only touched as they are written, so the representation is never held twice."""
+    dims = {b.shape[1] for b in blocks}
+    if len(dims) != 1:
+        raise ValueError(f"track representation {name!r} has blocks of widths {sorted(dims)}")
+    out = np.empty((sum(len(b) for b in blocks), dims.pop()), dtype=np.float32)
+    start = 0
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        out[start : start + len(block)] = block
+        start += len(block)
+    return out
 
 
 def _as_matrix(name: str, matrix: np.ndarray, n: int) -> np.ndarray:

@@ -49,6 +49,7 @@ from .strategies.base import representations_version
 from .strategies.feature_prediction import VECTORS as FEATURE_VECTORS
 from .text import MINILM, use_embedding_store
 from .threads import configure_threads
+from .track_columns import TrackBlocks
 from .tracks import Provenance
 from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackFilter, TrackRow
 
@@ -206,9 +207,12 @@ class Engine:
                 wanted.update(strategy.track_representations())
         return wanted
 
-    def build_catalogue(self, rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
-        """The catalogue index with every track vector this engine's strategies need. MiniLM (210 MB) is
-        unloaded afterwards unless a strategy reads text for every photo."""
+    def build_catalogue(
+        self, rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned"
+    ) -> TrackCatalogue:
+        """The catalogue index with every track vector this engine's strategies need (rows: the tracks,
+        or a large catalogue in blocks of columns). MiniLM (210 MB) is unloaded afterwards unless a
+        strategy reads text for every photo."""
         catalogue = TrackCatalogue.build(
             rows,
             version,

@@ -7,7 +7,7 @@ strings (a list of each, read from JSON, took 467 MB for 1M tracks); each read d
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
@@ -81,6 +81,32 @@ class StringColumn(Sequence[str]):
         return f"StringColumn({len(self)} strings)"
 
 
+class StringColumnWriter:
+    """Builds a StringColumn from strings added a block at a time (a catalogue read in blocks)."""
+
+    def __init__(self) -> None:
+        self._blobs: list[bytes] = []
+        self._lengths: list[np.ndarray] = []
+
+    def add(self, strings: Iterable[str]) -> None:
+        encoded = [s.encode("utf-8") for s in strings]
+        self._blobs.append(b"".join(encoded))
+        self._lengths.append(np.fromiter((len(b) for b in encoded), np.int64, len(encoded)))
+
+    def finish(self) -> StringColumn:
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        data = np.frombuffer(b"".join(self._blobs), dtype=np.uint8)
+        self._blobs, self._lengths = [], []
+        return StringColumn(data, offsets)
+
+
+def joined_tags(tags: Iterable[Sequence[str]]) -> list[str]:
+    """Each track's tags as one string, TagsColumn's stored form."""
+    return [TAG_SEPARATOR.join(t.replace(TAG_SEPARATOR, " ") for t in row) for row in tags]
+
+
 class TagsColumn(Sequence[list[str]]):
     """Each track's tags, stored as a StringColumn of the tags joined by TAG_SEPARATOR (a separator
     inside a tag becomes a space). Each read is a new list."""
@@ -92,9 +118,7 @@ class TagsColumn(Sequence[list[str]]):
     def of(cls, tags: Sequence[Sequence[str]]) -> TagsColumn:
         if isinstance(tags, TagsColumn):
             return tags
-        return cls(
-            StringColumn.of([TAG_SEPARATOR.join(t.replace(TAG_SEPARATOR, " ") for t in row) for row in tags])
-        )
+        return cls(StringColumn.of(joined_tags(tags)))
 
     def save(self, directory: Path, name: str) -> None:
         self.joined.save(directory, name)

@@ -26,10 +26,12 @@ Emotion6 image vocabulary to the same music vocabulary (Mood Melody Mapper's emo
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from enum import IntEnum
 
 import numpy as np
 
+from .track_columns import TrackColumns
 from .types import IMAGE_EMOTIONS, TrackRow
 
 MUSIC_EMOTIONS: tuple[str, ...] = ("happy", "energetic", "calm", "sad", "tense")
@@ -126,6 +128,52 @@ def track_position(row: TrackRow) -> tuple[float, float, Provenance] | None:
     if arousal is None:
         return None
     return _clip01(float(valence)), _clip01(float(arousal)), Provenance.ESTIMATED  # type: ignore[arg-type]
+
+
+def track_positions(rows: Sequence[TrackRow]) -> tuple[np.ndarray, np.ndarray]:
+    """((n, 2) float32 V/A, NaN where none; (n,) int8 Provenance) of every row: track_position's rules,
+    as array operations on TrackColumns."""
+    n = len(rows)
+    va = np.full((n, 2), np.nan, dtype=np.float32)
+    provenance = np.zeros(n, dtype=np.int8)
+    if not isinstance(rows, TrackColumns):
+        for i, row in enumerate(rows):
+            pos = track_position(row)
+            if pos is not None:
+                va[i] = pos[:2]
+                provenance[i] = int(pos[2])
+        return va, provenance
+    valence, arousal = rows.valence, rows.arousal
+    annotated = ~np.isnan(valence) & ~np.isnan(arousal)
+    estimated_valence = np.where(np.isnan(valence), rows.feature("valence"), valence)
+    estimated_arousal = np.where(np.isnan(arousal), _arousal_from_feature_columns(rows), arousal)
+    estimated = ~annotated & ~np.isnan(estimated_valence) & ~np.isnan(estimated_arousal)
+    positioned = annotated | estimated
+    va[positioned, 0] = np.clip(estimated_valence[positioned], 0.0, 1.0)
+    va[positioned, 1] = np.clip(estimated_arousal[positioned], 0.0, 1.0)
+    provenance[annotated] = Provenance.ANNOTATED
+    provenance[estimated] = Provenance.ESTIMATED
+    return va, provenance
+
+
+def _arousal_from_feature_columns(columns: TrackColumns) -> np.ndarray:
+    """arousal_from_features over columns: (n,) float64, NaN where no arousal feature is known."""
+    tempo = columns.feature("tempo")
+    parts = {
+        "energy": np.clip(columns.feature("energy"), 0.0, 1.0),
+        "tempo": np.where(tempo > 0, np.clip((tempo - 60.0) / 120.0, 0.0, 1.0), np.nan),
+        "loudness": np.clip((columns.feature("loudness") + 60.0) / 60.0, 0.0, 1.0),
+        "danceability": np.clip(columns.feature("danceability"), 0.0, 1.0),
+        "acousticness": 1.0 - np.clip(columns.feature("acousticness"), 0.0, 1.0),
+    }
+    weighted = np.zeros(len(columns))
+    total = np.zeros(len(columns))
+    for name, values in parts.items():
+        known = ~np.isnan(values)
+        weighted[known] += AROUSAL_WEIGHTS[name] * values[known]
+        total[known] += AROUSAL_WEIGHTS[name]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, weighted / total, np.nan)
 
 
 def va_to_music(va: np.ndarray) -> np.ndarray:

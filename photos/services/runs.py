@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from catalogue.selectors import active_track_rows, catalogue_version
+from catalogue.selectors import active_track_blocks, catalogue_version
 from config.celery import publish
 from inference import adapter
 from inference.adapter import TrackCatalogue
@@ -40,7 +40,7 @@ RUN_TASK = "photos.tasks.run_recommendation"  # sent by name: tasks.py imports t
 def ranking_index() -> tuple[str, TrackCatalogue]:
     """The engine's index over the active catalogue as it is now, with its version. The catalogue's version
     is read first (one primary-key read) and the rows only when that version has no index yet."""
-    return adapter.current_index(catalogue_version(), active_track_rows)
+    return adapter.current_index(catalogue_version(), active_track_blocks)
 
 
 def create_run(

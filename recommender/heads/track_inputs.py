@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..text import embed_or_zero
+from ..track_columns import TrackColumns
 from ..types import SPOTIFY_FEATURES, TrackRow
 
 FEATURE_NAMES: tuple[str, ...] = SPOTIFY_FEATURES  # 12 features, DYLUMO order without time_signature
@@ -57,6 +58,8 @@ def feature_weights() -> np.ndarray:
 
 def raw_features(rows: Sequence[TrackRow]) -> np.ndarray:
     """(n, 12) float64, NaN where a feature is unknown."""
+    if isinstance(rows, TrackColumns):
+        return np.stack([rows.feature(name) for name in FEATURE_NAMES], axis=1).astype(np.float64)
     out = np.full((len(rows), len(FEATURE_NAMES)), np.nan)
     for i, row in enumerate(rows):
         for j, name in enumerate(FEATURE_NAMES):
@@ -102,13 +105,25 @@ def genre_one_hot(rows: Sequence[TrackRow], vocabulary: Sequence[str]) -> np.nda
     """(n, len(vocabulary) + 1): lower-cased genre, unknown genres in the last ("other") column."""
     lookup = {g: i for i, g in enumerate(vocabulary)}
     out = np.zeros((len(rows), len(vocabulary) + 1), dtype=np.float32)
-    for i, row in enumerate(rows):
-        out[i, lookup.get(row.genre.strip().lower(), len(vocabulary))] = 1.0
+    genres = rows.genres if isinstance(rows, TrackColumns) else [row.genre for row in rows]
+    for i, genre in enumerate(genres):
+        out[i, lookup.get(genre.strip().lower(), len(vocabulary))] = 1.0
     return out
 
 
 def track_text(row: TrackRow) -> str:
-    parts = [p for p in [row.genre.strip(), ", ".join(t.strip() for t in row.tags if t.strip())] if p]
+    return _text(row.genre, row.tags)
+
+
+def track_texts(rows: Sequence[TrackRow]) -> list[str]:
+    """track_text of each row."""
+    if isinstance(rows, TrackColumns):
+        return [_text(genre, tags) for genre, tags in zip(rows.genres, rows.tags, strict=True)]
+    return [track_text(row) for row in rows]
+
+
+def _text(genre: str, tags: Sequence[str]) -> str:
+    parts = [p for p in [genre.strip(), ", ".join(t.strip() for t in tags if t.strip())] if p]
     return "; ".join(parts)
 
 
@@ -127,7 +142,7 @@ def joint_track_inputs(
     z, missing = scaler.standardise(raw_features(rows) if raw is None else raw)
     parts = [z, missing, genre_one_hot(rows, genres)]
     if use_text:
-        parts.append(embed_or_zero([track_text(r) for r in rows], TEXT_MAX_TOKENS))
+        parts.append(embed_or_zero(track_texts(rows), TEXT_MAX_TOKENS))
     parts.append(np.zeros((len(rows), AUDIO_DIM), dtype=np.float32))
     return np.concatenate(parts, axis=1).astype(np.float32)
 

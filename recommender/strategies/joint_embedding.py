@@ -21,7 +21,7 @@ import numpy as np
 
 from ..catalogue_index import TrackCatalogue
 from ..heads.model import UsesHeads
-from ..heads.track_inputs import raw_features, track_text
+from ..heads.track_inputs import raw_features, track_texts
 from ..types import PhotoAnalysis, TrackRow
 from .base import StrategyResult, dot_rows
 
@@ -41,7 +41,7 @@ class JointEmbedding(UsesHeads):
         """(n,) bool: the track has a known feature, or text the heads read."""
         known = ~np.isnan(raw_features(rows)).all(axis=1)
         if self.model.use_text:
-            known |= np.array([bool(track_text(r)) for r in rows], dtype=bool)
+            known |= np.array([bool(text) for text in track_texts(rows)], dtype=bool)
         return known
 
     def representation_version(self) -> str:

@@ -6,7 +6,6 @@ import fcntl
 import multiprocessing
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from inference import adapter
 from recommender.catalogue_index import TrackCatalogue, TrackRepresentation
 from recommender.pipeline import Engine
 from recommender.strategies import StrategyResult, VAMatch
+from recommender.track_columns import TrackBlocks, TrackColumns
 from recommender.types import PhotoAnalysis, TrackRow
 from tests.recommender.helpers import grid_rows, mood_only_config
 
@@ -58,7 +58,9 @@ def served(
     builds: list[str] = []
     build = engine.build_catalogue
 
-    def recording_build(rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+    def recording_build(
+        rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned"
+    ) -> TrackCatalogue:
         builds.append(version)
         return build(rows, version)
 
@@ -73,7 +75,9 @@ CATALOGUE_VERSION = "30-30-20250101T000000000000"
 
 
 def current() -> tuple[str, TrackCatalogue]:
-    return adapter.current_index(CATALOGUE_VERSION, lambda: [asdict(row) for row in grid_rows(10, 3)])
+    rows = grid_rows(10, 3)
+    blocks = [vars(TrackColumns.from_rows(rows[:17])), vars(TrackColumns.from_rows(rows[17:]))]
+    return adapter.current_index(CATALOGUE_VERSION, lambda: blocks)
 
 
 def test_same_versions_reuse_the_saved_index(served, settings) -> None:
@@ -114,7 +118,7 @@ def test_one_process_builds_a_version_while_another_waits_for_it(served, tmp_pat
     build = engine.build_catalogue
     record = tmp_path / "record.txt"
 
-    def slow_build(rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+    def slow_build(rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned") -> TrackCatalogue:
         with open(record, "a") as out:
             out.write("build\n")
         time.sleep(1.0)

@@ -14,7 +14,7 @@ import pytest
 from recommender import vector_search
 from recommender.catalogue_index import TrackCatalogue
 from recommender.types import TrackRow
-from recommender.vector_search import build_approximate_index, nprobe_for
+from recommender.vector_search import build_approximate_index, nprobe_for, recall_at_k
 
 N_TRACKS = 4000
 DIM = 32
@@ -118,10 +118,11 @@ def test_a_search_uses_the_nprobe_calibrated_for_its_k_and_scans_where_the_index
     matrix = spread(n, 4)
     _, info = build_approximate_index(matrix)
     by_k = {int(k): p for k, p in info["nprobe_by_k"].items()}
-    assert sorted(by_k) == [10, 100, 1000]
+    assert sorted(by_k) == [10, 100, 500, 1000]
     assert nprobe_for(info, 1) == nprobe_for(info, 10) == info["nprobe"] == by_k[10]
     assert nprobe_for(info, 11) == nprobe_for(info, 100) == by_k[100]
-    assert nprobe_for(info, 500) == nprobe_for(info, 50_000) == by_k[1000]
+    assert nprobe_for(info, 101) == nprobe_for(info, 500) == by_k[500]  # the engine's candidate pool
+    assert nprobe_for(info, 501) == nprobe_for(info, 50_000) == by_k[1000]
     assert by_k[10] <= by_k[100] or by_k[100] == 0
     # 1000 of 3000 rows would take half the lists or more: an exact scan answers those, recorded as such.
     assert by_k[1000] == 0 and info["recall_by_k"]["1000"] == 1.0
@@ -156,6 +157,20 @@ def test_calibration_raises_nprobe_until_the_target_recall() -> None:
     _, strict = build_approximate_index(matrix, target_recall=0.99)
     assert loose["nprobe"] < strict["nprobe"]
     assert loose["calibrated_recall_at_10"] >= 0.5 and strict["calibrated_recall_at_10"] >= 0.99
+
+
+def test_calibration_picks_the_smallest_nprobe_within_a_step_with_a_margin() -> None:
+    matrix, queries = spread(3000, 11), spread(100, 12)
+    index, info = build_approximate_index(matrix, target_recall=0.9, queries=queries)
+    wanted = 0.9 + vector_search.CALIBRATION_MARGIN
+    for k in ("10", "100"):
+        chosen = info["nprobe_by_k"][k]
+        assert recall_at_k(index, matrix, queries, int(k), nprobe=chosen) >= wanted
+        assert info["recall_by_k"][k] >= wanted
+        # One step below misses: powers of two alone would have allowed up to twice the lists.
+        below = chosen - max(1, round(vector_search.NPROBE_STEP * chosen))
+        if below >= 1 and k == "10":
+            assert recall_at_k(index, matrix, queries, int(k), nprobe=below) < wanted
 
 
 def test_calibration_can_use_the_queries_the_caller_expects() -> None:

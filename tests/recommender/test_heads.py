@@ -20,6 +20,7 @@ from recommender.strategies.feature_prediction import FeaturePrediction
 from recommender.strategies.joint_embedding import VECTORS as JOINT_VECTORS
 from recommender.strategies.joint_embedding import JointEmbedding
 from recommender.strategies.va_match import VAMatch
+from recommender.track_columns import TrackBlocks, TrackColumns
 from recommender.types import PhotoAnalysis, TrackRow
 from tests.recommender.helpers import make_photo
 
@@ -190,6 +191,26 @@ def test_track_vectors_survive_save_and_load(artifact: Path, tmp_path: Path) -> 
             strategy.candidates(photo, (0.3, 0.4), loaded, 5),  # type: ignore[attr-defined]
             strategy.candidates(photo, (0.3, 0.4), catalogue, 5),  # type: ignore[attr-defined]
         )
+
+
+def test_blocks_of_columns_build_the_same_catalogue_and_rankings(artifact: Path) -> None:
+    rows = [t.row for t in synthetic_tracks(50, seed=9)]
+    config = EngineConfig(
+        fusion_weights=(("va_match", 0.4), ("feature_prediction", 0.3), ("joint_embedding", 0.3)),
+        candidate_pool=8,
+    )
+    engine = Engine(config, strategies=[VAMatch(), FeaturePrediction(artifact), JointEmbedding(artifact)])
+    from_rows = engine.build_catalogue(rows)
+    blocks = TrackBlocks(TrackColumns.from_rows(rows[i : i + 9]) for i in range(0, len(rows), 9))
+    from_blocks = engine.build_catalogue(blocks)
+    for name in (FEATURE_VECTORS, JOINT_VECTORS):
+        assert np.allclose(from_rows.vectors[name], from_blocks.vectors[name], atol=1e-6)
+    for valence, arousal in ((0.8, 0.6), (0.2, 0.3), (0.5, 0.9)):
+        photo = photo_with_embedding(valence, arousal)
+        ours = engine.recommend(photo, from_blocks, top_k=10)
+        theirs = engine.recommend(photo, from_rows, top_k=10)
+        assert [t.track_id for t in ours] == [t.track_id for t in theirs]
+        assert [t.reasons for t in ours] == [t.reasons for t in theirs]
 
 
 def test_missing_artifact_fails_at_construction(tmp_path: Path) -> None:
