@@ -166,8 +166,8 @@ def fail_stalled(now: datetime | None = None) -> int:
 def stopped_reason(job: ImportJob, now: datetime) -> str:
     """What the job page says about a job whose worker stopped: where it was, and what that left."""
     last = job.heartbeat_at or job.started_at or now
-    quiet_minutes = max(1, round((now - last).total_seconds() / 60))
-    said = f"The worker stopped reporting {quiet_minutes} min ago"
+    quiet = (now - last).total_seconds()
+    said = f"The worker stopped reporting {f'{quiet:.0f} s' if quiet < 120 else f'{quiet / 60:.0f} min'} ago"
     if job.phase == "writing" and not job.dry_run:
         where = (
             f"while writing: {job.done:,} of {job.total:,} tracks were written and stay in the catalogue. "
