@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -56,6 +57,12 @@ class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a record of what happened: read only
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Not a queued or running job: its worker reads the stored file (an ended job's goes with it)."""
+        if obj is not None and obj.status in import_jobs.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Whoever may import tracks (the import page asks the same: add and change on tracks)."""
         return request.user.has_perms(["catalogue.add_track", "catalogue.change_track"])
@@ -92,9 +99,18 @@ class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
             if job.status == ImportJob.Status.QUEUED and import_jobs.send(job):
                 messages.success(request, "Sent to a worker again.")
             return redirect("admin:catalogue_importjob_change", job.pk)
+        if request.method == "POST" and job is not None and "start_again" in request.POST:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            if import_jobs.start_again(job):
+                messages.success(request, "Queued again: a worker runs it.")
+            else:
+                messages.error(request, "Only a failed job whose file is still stored can be started again.")
+            return redirect("admin:catalogue_importjob_change", job.pk)
         extra = {
             **(extra_context or {}),
             "job": job,
+            "retention_days": settings.IMPORT_JOB_FILE_RETENTION_DAYS,
             "rejected": ((job.report if job else None) or {}).get("rejected", [])[:200],
             "diff": import_jobs.diff_page(job, request.GET.get("diff"), request.GET.get("page"))
             if job

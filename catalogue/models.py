@@ -294,6 +294,11 @@ class ImportJob(models.Model):
         help_text="When the broker last took it (empty: never; the beat sends it again).",
     )
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its worker last reported progress (the beat fails a running job gone quiet).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

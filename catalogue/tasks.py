@@ -37,3 +37,8 @@ def run_import_job(job_id: int) -> str:
 @shared_task(name="catalogue.tasks.resend_queued_imports")
 def resend_queued_imports() -> dict[str, int]:
     return import_jobs.resend_queued()
+
+
+@shared_task(name="catalogue.tasks.tidy_import_jobs")
+def tidy_import_jobs() -> dict[str, int]:
+    return import_jobs.tidy()

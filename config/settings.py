@@ -241,6 +241,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-photo-files": {"task": "photos.tasks.sweep_photo_files", "schedule": 3600.0},
     "resend-pending-audio": {"task": "catalogue.tasks.resend_pending_audio", "schedule": 60.0},
     "resend-queued-imports": {"task": "catalogue.tasks.resend_queued_imports", "schedule": 60.0},
+    "tidy-import-jobs": {"task": "catalogue.tasks.tidy_import_jobs", "schedule": 300.0},
     "reap-soundtracks": {"task": "playlists.tasks.reap_soundtracks", "schedule": 60.0},
     "retrain-reranker": {
         "task": "registry.tasks.start_scheduled_retraining",
@@ -281,6 +282,11 @@ AUDIO_REDISPATCH_AFTER_SECONDS = int(os.environ.get("AUDIO_REDISPATCH_AFTER_SECO
 IMPORT_JOB_RESEND_AFTER_SECONDS = int(os.environ.get("IMPORT_JOB_RESEND_AFTER_SECONDS", "60"))
 # The longest an import job may run on a worker (the tasks' default limit is for photo runs).
 IMPORT_JOB_TIME_LIMIT_SECONDS = int(os.environ.get("IMPORT_JOB_TIME_LIMIT_SECONDS", "3600"))
+# A running import job whose worker has not reported progress for this long is failed (its worker died);
+# a live worker reports at least every few seconds (every 2,000 rows read, every batch written).
+IMPORT_JOB_STALE_AFTER_SECONDS = int(os.environ.get("IMPORT_JOB_STALE_AFTER_SECONDS", "600"))
+# An ended (done or failed) import job's uploaded file is deleted this many days after it ended.
+IMPORT_JOB_FILE_RETENTION_DAYS = float(os.environ.get("IMPORT_JOB_FILE_RETENTION_DAYS", "7"))
 # import_tracks URL refuses loopback, private and reserved addresses (after redirects too) unless this is set.
 IMPORT_ALLOW_PRIVATE_URLS = env_bool("IMPORT_ALLOW_PRIVATE_URLS", False)
 RECOMMEND_TOP_K = int(os.environ.get("RECOMMEND_TOP_K", "10"))

@@ -4,13 +4,19 @@
 A job whose send failed (broker down), or that no worker took since it was sent, stays queued: the beat
 sends it again (resend_queued), and the admin's job page offers a button. Running a job claims it
 (queued -> running) in one UPDATE, so a task sent twice or redelivered never imports the same file twice.
+
+A running job's worker beats (heartbeat_at, with each progress write). The beat (tidy) fails a job whose
+worker went quiet, saying how far it got (the admin can start it again), and deletes the uploaded file of
+jobs ended more than settings.IMPORT_JOB_FILE_RETENTION_DAYS ago; deleting a job deletes its file. The file
+of a queued or running job is never deleted.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,11 +30,15 @@ from catalogue.importer.report import MAX_DIFF_KEPT
 from catalogue.models import ImportJob
 from config.celery import publish
 
+logger = logging.getLogger(__name__)
+
 RUN_TASK = "catalogue.tasks.run_import_job"
 PROGRESS_EVERY_SECONDS = 0.5  # progress writes at most this often
 MAX_REJECTED_KEPT = 1000  # rejected rows kept in the stored report (the count is always whole)
 DIFF_KINDS = {"added": "created", "changed": "updated", "unchanged": "unchanged"}  # -> the report's count
 DIFF_PAGE_SIZE = 50
+ENDED = (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+ACTIVE = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
 
 
 def create(upload: UploadedFile, *, dry_run: bool, user: Any = None) -> ImportJob:
@@ -66,7 +76,7 @@ def run(job_id: int) -> str:
     """Run a queued job; returns its final status (or what it was, when another worker has it)."""
     now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=now, phase="reading"
+        status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, phase="reading", done=0, total=0
     )
     job = ImportJob.objects.get(pk=job_id)
     if not claimed:
@@ -77,7 +87,9 @@ def run(job_id: int) -> str:
         nonlocal last
         if time.monotonic() - last >= PROGRESS_EVERY_SECONDS or done == total:
             last = time.monotonic()
-            ImportJob.objects.filter(pk=job_id).update(phase=phase, done=done, total=total)
+            ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
+                phase=phase, done=done, total=total, heartbeat_at=timezone.now()
+            )
 
     try:
         report = import_tracks(
@@ -100,7 +112,101 @@ def run(job_id: int) -> str:
 
 
 def _finish(job_id: int, status: str, **values: Any) -> None:
-    ImportJob.objects.filter(pk=job_id).update(status=status, phase="", finished_at=timezone.now(), **values)
+    """Record the outcome; also over a `failed` the beat wrote when this worker went quiet but lived on
+    (its report is the truth), never over a job the admin has started again (queued)."""
+    ours = ImportJob.objects.filter(pk=job_id, status__in=(ImportJob.Status.RUNNING, ImportJob.Status.FAILED))
+    ours.update(status=status, phase="", finished_at=timezone.now(), **values)
+
+
+def start_again(job: ImportJob) -> bool:
+    """Queue a failed job again (its file is still stored), sent once the transaction commits. False when
+    it did not fail or its file was deleted. Tracks a failed import wrote stay; the new run finds them
+    unchanged."""
+    restarted = (
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED)
+        .exclude(file="")
+        .update(
+            status=ImportJob.Status.QUEUED,
+            phase="",
+            done=0,
+            total=0,
+            report=None,
+            error="",
+            sent_at=None,
+            started_at=None,
+            heartbeat_at=None,
+            finished_at=None,
+        )
+    )
+    if restarted:
+        transaction.on_commit(lambda: send(job))
+    return bool(restarted)
+
+
+def tidy() -> dict[str, int]:
+    """Periodic (the beat): fail the running jobs whose worker went quiet, delete old ended jobs' files."""
+    return {"failed": fail_stalled(), "files_deleted": delete_old_files()}
+
+
+def fail_stalled(now: datetime | None = None) -> int:
+    """Fail each running job whose last heartbeat is older than settings.IMPORT_JOB_STALE_AFTER_SECONDS:
+    its worker died (a redelivered message finds it running and leaves it). The reason says how far it got."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.IMPORT_JOB_STALE_AFTER_SECONDS)
+    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    failed = 0
+    for job in ImportJob.objects.filter(quiet, status=ImportJob.Status.RUNNING)[:100]:
+        # Only if it has not beaten since it was read: a worker that wakes up keeps its job.
+        failed += ImportJob.objects.filter(
+            pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(status=ImportJob.Status.FAILED, phase="", finished_at=now, error=stopped_reason(job, now))
+    return failed
+
+
+def stopped_reason(job: ImportJob, now: datetime) -> str:
+    """What the job page says about a job whose worker stopped: where it was, and what that left."""
+    last = job.heartbeat_at or job.started_at or now
+    quiet = (now - last).total_seconds()
+    said = f"The worker stopped reporting {f'{quiet:.0f} s' if quiet < 120 else f'{quiet / 60:.0f} min'} ago"
+    if job.phase == "writing" and not job.dry_run:
+        where = (
+            f"while writing: {job.done:,} of {job.total:,} tracks were written and stay in the catalogue. "
+            "Start it again to write the rest (the tracks already written are found unchanged)."
+        )
+    elif job.phase == "writing":
+        where = f"while comparing {job.done:,} of {job.total:,} tracks (a dry run: nothing was written)."
+    else:
+        read = f"{job.done:,} of {job.total:,} bytes" if job.total else f"{job.done:,} bytes"
+        where = f"while reading the file ({read} read); nothing was written. Start it again."
+    return f"{said}, {where}"
+
+
+def delete_old_files(now: datetime | None = None) -> int:
+    """Delete the uploaded file of each job that ended (done or failed) more than
+    settings.IMPORT_JOB_FILE_RETENTION_DAYS ago; the job and its report stay."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_JOB_FILE_RETENTION_DAYS)
+    old = ImportJob.objects.filter(status__in=ENDED, finished_at__lt=cutoff).exclude(file="")
+    deleted = 0
+    for job in old.order_by("finished_at")[:500]:
+        # Forget the file first, and only while the job has ended: one started again in between keeps it.
+        name = job.file.name
+        if name and ImportJob.objects.filter(pk=job.pk, status__in=ENDED).exclude(file="").update(file=""):
+            try:
+                job.file.storage.delete(name)
+            except Exception:  # storage unreachable: the job no longer points at it; go on with the others
+                logger.exception("could not delete import job %s's file %s", job.pk, name)
+                continue
+            deleted += 1
+    return deleted
+
+
+def deleted(job: ImportJob) -> None:
+    """A job was deleted (catalogue.apps connects this to post_delete): delete its file once that commits,
+    unless it was queued or running (its worker may be reading it; the admin refuses to delete those)."""
+    if job.file.name and job.status in ENDED:
+        storage, name = job.file.storage, job.file.name
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 def _local_path(job: ImportJob) -> str | None:

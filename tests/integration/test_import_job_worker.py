@@ -88,3 +88,51 @@ def test_a_job_queued_while_the_broker_was_down_is_sent_by_the_beat_and_run_once
     assert job.report is not None and job.report["created"] == 500  # not overwritten by the second task
     assert Track.objects.count() == 500
     assert import_jobs.resend_queued()["resent"] == 0  # done: never sent again
+
+
+def test_a_job_whose_worker_is_killed_is_failed_by_the_beat_and_finishes_when_started_again(
+    broker, settings, tmp_path
+) -> None:
+    from catalogue.services import import_jobs
+
+    rows = "".join(f"k{n},Song {n},Band {n % 7},0.5\n" for n in range(50_000))
+    job = import_jobs.create(
+        SimpleUploadedFile("k.csv", f"id,title,artist,valence\n{rows}".encode()), dry_run=False
+    )
+    worker = Worker(broker, tmp_path / "worker.log", PHOTOPHONE_PRELOAD="0")
+    try:
+        worker.wait_ready()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (job.status == "running" and job.done > 0):
+            time.sleep(0.05)
+            job.refresh_from_db()
+        assert job.status == "running", (
+            job.status,
+            (tmp_path / "worker.log").read_text(errors="replace")[-3000:],
+        )
+        worker.kill()  # mid-import: the job stays running, nobody beats for it any more
+    finally:
+        worker.stop()
+    settings.IMPORT_JOB_STALE_AFTER_SECONDS = 3600
+    assert import_jobs.tidy()["failed"] == 0  # quiet, but not for long enough yet
+    settings.IMPORT_JOB_STALE_AFTER_SECONDS = 1
+    time.sleep(1.5)
+    assert import_jobs.tidy()["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == "failed" and "The worker stopped reporting" in job.error, job.error
+    assert ("tracks were written" in job.error) or ("nothing was written" in job.error)
+
+    settings.IMPORT_JOB_STALE_AFTER_SECONDS = 600
+    assert import_jobs.start_again(job)  # sent at once (this test's transactions commit)
+    job.refresh_from_db()
+    worker = Worker(broker, tmp_path / "worker2.log", PHOTOPHONE_PRELOAD="0")
+    try:
+        worker.wait_ready()
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and job.status in {"queued", "running"}:
+            time.sleep(0.5)
+            job.refresh_from_db()
+    finally:
+        worker.stop()
+    assert job.status == "done", (job.error, (tmp_path / "worker2.log").read_text(errors="replace")[-3000:])
+    assert Track.objects.count() == 50_000
