@@ -1,16 +1,18 @@
-"""The image encoder a configuration names: EfficientNet-Lite0 from PyPI (the default) or CLIP loaded from a
-local directory (clip.py). Kept apart from both so neither module imports the other's factory."""
+"""The image encoder a configuration names: EfficientNet-Lite0 from PyPI (the default) or Lite2, or CLIP
+loaded from a local directory (clip.py). Kept apart from both so neither module imports the other's
+factory."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from .clip import ClipEncoder
-from .encoders import CLIP, EFFICIENTNET_LITE0, EfficientNetLiteEncoder, ImageEncoder
+from .encoders import CLIP, EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EfficientNetLiteEncoder, ImageEncoder
 
 # Name -> factory for the encoders that need no settings; CLIP needs its directory.
 ENCODERS: dict[str, Callable[..., ImageEncoder]] = {
     EFFICIENTNET_LITE0: EfficientNetLiteEncoder,
+    EFFICIENTNET_LITE2: lambda **settings: EfficientNetLiteEncoder(EFFICIENTNET_LITE2, **settings),
 }
 
 

