@@ -16,6 +16,6 @@ def unregister(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0002_register_shipped_artifacts")]
+    dependencies = [("registry", "0004_modelversion_started_at")]
 
     operations = [migrations.RunPython(register, unregister)]
