@@ -39,6 +39,7 @@ from recommender.lab.rating_learners import learn_beside
 from recommender.lab.rerank_training import RatingSet, offline_check, train_and_judge
 from recommender.lab.simulator_data import EngineOutputs, engine_outputs, load_catalogue, load_oasis
 from recommender.reranker import POOL, Reranker, feature_matrix, rerank
+from recommender.track_moods import TrackMoods
 
 USERS = 50
 STRONG_USERS = 10  # users 0..9
@@ -77,7 +78,11 @@ class World:
         return bool(self.photo_quadrant[photo] == quadrants(v, a))
 
     def distance_to_truth(self, positions: dict[int, np.ndarray]) -> float:
-        return float(np.mean([np.hypot(*(positions[t] - self.track_va[t])) for t in positions]))
+        return round(float(np.mean([np.hypot(*(positions[t] - self.track_va[t])) for t in positions])), 4)
+
+    def true_quadrant_share(self, positions: dict[int, np.ndarray]) -> float:
+        same = [quadrants(*positions[t]) == quadrants(*self.track_va[t]) for t in positions]
+        return round(float(np.mean(same)), 4)
 
 
 def simulate(world: World, out: EngineOutputs, photos: np.ndarray, n: int, mode: str, seed: int) -> RatingSet:
@@ -146,6 +151,20 @@ def p_at_5(
     return {
         "all_users": round(float(hits.mean()), 4),
         "strong_taste_users": round(float(hits[:, :STRONG_USERS].mean()), 4),
+    }
+
+
+def against_truth(world: World, out: EngineOutputs, moods: TrackMoods) -> dict[str, float]:
+    """How far the moved tracks sit from their hidden true position, and how many are in its quadrant,
+    before and after the corrections."""
+    at = out.catalogue.row_of(list(moods.shifts))
+    base = {t: np.asarray(out.catalogue.va[at[t]], dtype=np.float64) for t in moods.shifts}
+    moved = {t: np.clip(base[t] + moods.shifts[t], 0, 1) for t in moods.shifts}
+    return {
+        "distance_before": world.distance_to_truth(base),
+        "distance_after": world.distance_to_truth(moved),
+        "true_quadrant_before": world.true_quadrant_share(base),
+        "true_quadrant_after": world.true_quadrant_share(moved),
     }
 
 
@@ -239,16 +258,9 @@ def main() -> None:
             both = replace(personal, track_moods=learned.track_moods)
             served = outcome.reranker if outcome.passed else None
             if learned.track_moods is not None:
-                moved = list(learned.track_moods.shifts)
-                at = out.catalogue.row_of(moved)
-                base = {t: np.asarray(out.catalogue.va[at[t]], dtype=np.float64) for t in moved}
-                shifted = {t: base[t] + learned.track_moods.shifts[t] for t in moved}
-                learned.metrics["moved_tracks_distance_to_truth"] = {
-                    "before": round(world.distance_to_truth(base), 4),
-                    "after": round(
-                        world.distance_to_truth({t: np.clip(v, 0, 1) for t, v in shifted.items()}), 4
-                    ),
-                }
+                learned.metrics["moved_tracks_against_their_truth"] = against_truth(
+                    world, out, learned.track_moods
+                )
             entry.update(
                 beside_global=learned.metrics,
                 p_at_5_unseen={

@@ -1,6 +1,7 @@
 """What a retraining run learns beside the global reranker, on the same split by time: corrections of
 tracks' mood positions and per-user terms. Each is judged on the newest ratings, which nothing here
-trains on, and kept (attached to the candidate) only if it raises the candidate's held-out AUC:
+trains on, and kept (attached to the candidate) only if it raises the candidate's held-out AUC by more
+than MIN_GAIN, the margin a reranker candidate must beat the active one by:
 
 - track corrections: AUC of the global reranker over all held-out ratings, features from the corrected
   positions against the base ones;
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.lab.rerank_training import HELD_OUT, RatingSet, auc
+from recommender.lab.rerank_training import HELD_OUT, MIN_GAIN, RatingSet, auc
 from recommender.lab.track_mood_training import learn_track_moods
 from recommender.lab.user_terms_training import calibrate, fit_users
 from recommender.reranker import Reranker, feature_names
@@ -82,7 +83,7 @@ def learn_beside(
         metrics.update(
             track_moods_held_out_auc=round(moved_auc, 4), without_track_moods_auc=round(base_auc, 4)
         )
-        kept_moods = moods if moved_auc > base_auc else None
+        kept_moods = moods if moved_auc > base_auc + MIN_GAIN else None
     metrics["track_moods_kept"] = kept_moods is not None
 
     train_x = corrected(train, kept_moods).features(strategies)
@@ -103,7 +104,7 @@ def learn_beside(
             metrics.update(
                 user_terms_within_user_auc=round(after, 4), without_user_terms_auc=round(before, 4)
             )
-            kept_terms = terms if after > before else {}
+            kept_terms = terms if after > before + MIN_GAIN else {}
     metrics["user_terms_kept"] = bool(kept_terms)
     candidate.track_moods = kept_moods
     candidate.personal = spec if kept_terms else None
