@@ -63,6 +63,10 @@ def learn_beside(
     if "users" not in data.extra or "track_ids" not in data.extra:
         return Learned(metrics={"beside_global": "ratings carry no users or tracks"})
     train, held = data.split_by_time(HELD_OUT)
+    if len(held) == 0 or train.labels.min() == train.labels.max():
+        return Learned(
+            metrics={"beside_global": "the training share needs ups and downs, and a held-out part"}
+        )
     strategies = candidate.strategies
     names = feature_names(strategies)
     metrics: dict[str, Any] = {}
