@@ -63,11 +63,15 @@ LIFT_AROUSAL_PULL = 0.5
 
 def align_arousal(arousal: float, catalogue: TrackCatalogue) -> float:
     """Photo arousal (Emotion6 scale) -> the same relative standing in the catalogue's arousal."""
-    stats = catalogue.arousal_stats
+    return float(aligned_arousal(arousal, catalogue.arousal_stats))
+
+
+def aligned_arousal(arousal: float | np.ndarray, stats: tuple[float, float] | None) -> float | np.ndarray:
+    """align_arousal for the catalogue arousal (mean, sd) stats (as is without a spread)."""
     if stats is None or stats[1] < 1e-6:
         return arousal
     mean, sd = stats
-    return float(np.clip(mean + (arousal - PHOTO_AROUSAL_MEAN) * sd / PHOTO_AROUSAL_SD, 0.0, 1.0))
+    return np.clip(mean + (np.asarray(arousal) - PHOTO_AROUSAL_MEAN) * sd / PHOTO_AROUSAL_SD, 0.0, 1.0)
 
 
 def lift_target(valence: float, arousal: float) -> tuple[float, float]:

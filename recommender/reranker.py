@@ -19,7 +19,9 @@ import numpy as np
 
 from .catalogue_index import TrackCatalogue
 from .ranking import Ranking
+from .track_moods import TrackMoods
 from .types import RankedTrack
+from .user_terms import PersonalSpec
 
 FORMAT = "photophone-reranker/1"
 FILE = "reranker.json"
@@ -90,13 +92,28 @@ class Reranker:
     intercept: float = 0.0
     booster: Any = None  # lightgbm.Booster for "lambdarank"
     card: dict[str, Any] = field(default_factory=dict)
+    # Learned beside the global model in the same run (each kept only if it helped on held-out ratings).
+    personal: PersonalSpec | None = None  # how per-user terms add to the score (user_terms.py)
+    track_moods: TrackMoods | None = None  # corrections of tracks' positions (track_moods.py)
+
+    def raw(self, features: np.ndarray) -> np.ndarray:
+        """Higher is better: log-odds for logistic regression, LightGBM's raw score for LambdaRank."""
+        if self.learner == "lambdarank":
+            return np.asarray(self.booster.predict(features), dtype=np.float64)
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return np.asarray(z, dtype=np.float64)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Higher is better. Logistic regression: the probability of a thumbs up."""
         if self.learner == "lambdarank":
-            return np.asarray(self.booster.predict(features), dtype=np.float64)
-        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
-        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+            return self.raw(features)
+        return np.asarray(1.0 / (1.0 + np.exp(-self.raw(features))), dtype=np.float64)
+
+    def score_for_user(self, features: np.ndarray, user_weights: np.ndarray | None) -> np.ndarray:
+        """The score of one user's run: with that user's terms where there are some, else the global one."""
+        if self.personal is None or user_weights is None:
+            return self.score(features)
+        return self.personal.score(self.raw(features), features, feature_names(self.strategies), user_weights)
 
     def save(self, directory: Path) -> list[str]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -108,7 +125,11 @@ class Reranker:
             "features": feature_names(self.strategies),
             "card": self.card,
         }
+        if self.personal is not None:
+            body["personal"] = self.personal.to_json()
         files = [FILE]
+        if self.track_moods is not None:
+            files.append(self.track_moods.save(directory))
         if self.learner == "lambdarank":
             self.booster.save_model(str(directory / LIGHTGBM_FILE))
             files.append(LIGHTGBM_FILE)
@@ -132,6 +153,8 @@ class Reranker:
             "version": body["version"],
             "learner": body["learner"],
             "strategies": tuple(body["strategies"]),
+            "personal": PersonalSpec.from_json(body["personal"]) if "personal" in body else None,
+            "track_moods": TrackMoods.load(directory),
         }
         if body["learner"] == "lambdarank":
             import lightgbm  # only a LightGBM reranker needs it
@@ -157,10 +180,16 @@ def pool_size(top_k: int) -> int:
 
 
 def rerank(
-    ranking: Ranking, photo_va: tuple[float, float], catalogue: TrackCatalogue, reranker: Reranker, top_k: int
+    ranking: Ranking,
+    photo_va: tuple[float, float],
+    catalogue: TrackCatalogue,
+    reranker: Reranker,
+    top_k: int,
+    user_weights: np.ndarray | None = None,
 ) -> list[RankedTrack]:
     """The top_k of the ranking's scored tracks by the reranker's score (kept under SCORE_KEY in each
-    track's strategy scores; its score stays the engine's). Tracks with no mood position keep following."""
+    track's strategy scores; its score stays the engine's). Tracks with no mood position keep following.
+    user_weights: the terms of the user whose run this is (user_terms.py), when they have some."""
     n = min(ranking.scored, len(ranking))
     ids = ranking.track_ids[:n]
     rows = catalogue.row_of([int(t) for t in ids])
@@ -175,7 +204,7 @@ def rerank(
         np.asarray(photo_va),
         track_va,
     )
-    scores = reranker.score(features)
+    scores = reranker.score_for_user(features, user_weights)
     order = _distinct_artists_first(np.argsort(-scores, kind="stable"), at, catalogue, top_k)
     chosen = []
     for i in order:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
@@ -93,3 +94,22 @@ class RegistryState(models.Model):
         )
         if not updated:
             cls.objects.create(pk=cls.ROW, number=1)
+
+
+class UserTerms(models.Model):
+    """One user's own terms on top of a reranker version (recommender/user_terms.py), learned from that
+    user's ratings alone. They are the user's: stored beside the account, never in an artifact file, and
+    deleted with the account (cascade), so they are never served once it is gone."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="user_terms")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    weights = models.JSONField(help_text="The user's offset and weights over the per-user features.")
+    ratings = models.PositiveIntegerField(help_text="How many of the user's ratings they were learned from.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user"], name="one_terms_per_user_and_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"terms of user {self.user_id} for {self.version_id}"

@@ -5,6 +5,10 @@ number moved does it read the active versions and hand their artifact directorie
 (inference.adapter.serve_artifacts). A trained version's files live in media storage and are copied to a
 local cache directory the first time a process serves them (and again when a file there went missing);
 a version whose files cannot be had leaves the process serving what it served before, with a log line.
+
+A reranker version may carry corrections of tracks' mood positions (runs rank with a corrected copy of
+the index: with_track_moods) and per-user terms (read per run for the run's user: user_weights; they
+are rows beside the account, so a deleted account's terms are gone with it).
 """
 
 from __future__ import annotations
@@ -14,18 +18,22 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 
 from inference import adapter
 from inference.adapter import PhotoAnalysis, RankedTrack, TrackCatalogue
-from registry.models import ModelVersion, RegistryState
+from registry.models import ModelVersion, RegistryState, UserTerms
 
 logger = logging.getLogger(__name__)
 
 _served_number: int | None = None
 _served: dict[str, str] = {}
 _served_names: dict[str, str] = {}
+_served_ids: dict[str, int] = {}
+# The catalogue index with the served reranker's track corrections: (index, reranker version, corrected).
+_corrected: tuple[TrackCatalogue, str, TrackCatalogue] | None = None
 
 
 def local_artifact_dir(version: ModelVersion) -> Path:
@@ -62,10 +70,12 @@ def use_active_versions() -> None:
         return
     chosen: dict[str, str] = {}
     names: dict[str, str] = {}
+    ids: dict[str, int] = {}
     for version in ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE):
         try:
             chosen[version.kind] = str(local_artifact_dir(version))
             names[version.kind] = version.name
+            ids[version.kind] = version.pk
         except Exception as exc:
             logger.error(
                 "%s %s cannot be served (%s); serving the previous %s",
@@ -77,11 +87,14 @@ def use_active_versions() -> None:
             if version.kind in _served:
                 chosen[version.kind] = _served[version.kind]
                 names[version.kind] = _served_names[version.kind]
+                ids[version.kind] = _served_ids[version.kind]
     adapter.serve_artifacts(chosen)
     _served.clear()
     _served.update(chosen)
     _served_names.clear()
     _served_names.update(names)
+    _served_ids.clear()
+    _served_ids.update(ids)
     _served_number = number
     logger.info("serving registry v%s: %s", number, chosen)
 
@@ -96,10 +109,12 @@ def served_versions() -> str:
 
 def forget() -> None:
     """Read the registry again at the next run (tests)."""
-    global _served_number
+    global _served_number, _corrected
     _served_number = None
     _served.clear()
     _served_names.clear()
+    _served_ids.clear()
+    _corrected = None
 
 
 def ranking_size(top_k: int) -> int:
@@ -107,11 +122,41 @@ def ranking_size(top_k: int) -> int:
     return adapter.pool_size(top_k) if adapter.served_reranker() is not None else top_k
 
 
+def with_track_moods(catalogue: TrackCatalogue) -> TrackCatalogue:
+    """The index to rank with: the served reranker's corrections of tracks' positions applied (a copy made
+    once per index and reranker version), or the index itself when it has none."""
+    global _corrected
+    reranker = adapter.served_reranker()
+    if reranker is None or reranker.track_moods is None:
+        return catalogue
+    if _corrected is None or _corrected[0] is not catalogue or _corrected[1] != reranker.version:
+        _corrected = (catalogue, reranker.version, reranker.track_moods.apply(catalogue))
+    return _corrected[2]
+
+
+def user_weights(user_id: int | None) -> np.ndarray | None:
+    """The user's own terms for the served reranker, when it has per-user terms and the user has some
+    (the row goes with the account)."""
+    reranker = adapter.served_reranker()
+    version_id = _served_ids.get("reranker")
+    if reranker is None or reranker.personal is None or user_id is None or version_id is None:
+        return None
+    terms = UserTerms.objects.filter(version_id=version_id, user_id=user_id)
+    weights = terms.values_list("weights", flat=True).first()
+    return None if weights is None else np.asarray(weights, dtype=np.float64)
+
+
 def rerank(
-    ranked: Sequence[RankedTrack], analysis: PhotoAnalysis, catalogue: TrackCatalogue, top_k: int
+    ranked: Sequence[RankedTrack],
+    analysis: PhotoAnalysis,
+    catalogue: TrackCatalogue,
+    top_k: int,
+    user_id: int | None = None,
 ) -> Sequence[RankedTrack]:
-    """The engine's ranking reordered by the active reranker, cut to top_k (unchanged without one)."""
+    """The engine's ranking reordered by the active reranker (with the user's own terms where they have
+    some), cut to top_k (unchanged without one)."""
     reranker = adapter.served_reranker()
     if reranker is None:
         return ranked
-    return adapter.rerank(ranked, analysis.va, catalogue, reranker, top_k)  # type: ignore[arg-type]
+    weights = user_weights(user_id)
+    return adapter.rerank(ranked, analysis.va, catalogue, reranker, top_k, weights)  # type: ignore[arg-type]

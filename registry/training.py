@@ -2,8 +2,9 @@
 
 Only ratings that still exist are read: deleting a photo or an account deletes its runs and their ratings
 (cascades), so they never reach a later training run. Ratings of tracks taken out of the catalogue since
-(inactive) are skipped and counted in the version's data snapshot. A user's ratings enter only a global
-model fitted over everyone's.
+(inactive) are skipped and counted in the version's data snapshot. A user's ratings enter the global
+model and the track corrections only in aggregate with everyone's, and the user's own terms (stored
+beside the account, registry.learners).
 
 Training code comes from recommender.lab (not the serving path, so it is imported here directly rather
 than through inference.adapter, which serves).
@@ -34,7 +35,7 @@ from recommender.lab import rerank_offline, rerank_training
 from recommender.reranker import SCORE_KEY
 from recommender.tracks import track_position
 from recommender.types import TrackRow
-from registry import services
+from registry import learners, services
 from registry.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def gather_ratings() -> tuple[rerank_training.RatingSet, dict[str, Any]]:
         "item__run_id",
         "item__score",
         "item__strategy_scores",
+        "user_id",
     )
     kept: list[tuple[Any, ...]] = []
     skipped = 0
@@ -164,6 +166,10 @@ def gather_ratings() -> tuple[rerank_training.RatingSet, dict[str, Any]]:
         labels=np.array([1 if r[1] > 0 else 0 for r in kept], dtype=np.int64),
         groups=np.array([r[5] for r in kept], dtype=np.int64),
         times=np.array([r[4].timestamp() for r in kept], dtype=np.float64),
+        extra={
+            "users": np.array([r[8] for r in kept], dtype=np.int64),
+            "track_ids": np.array([r[0] for r in kept], dtype=np.int64),
+        },
     )
     snapshot = {
         "datasets": ["ratings (photos.Feedback)"],
@@ -222,6 +228,8 @@ def _train(version: ModelVersion) -> ModelVersion:
     )
     if outcome.reranker is None:
         raise ValueError(outcome.reason)
+    _progress(version.pk, 80, "learning track corrections and per-user terms")
+    learned = learners.learn_beside_global(outcome, data)
     _progress(version.pk, 90, "storing the artifact")
     prefix = f"registry/reranker/{version.name}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,6 +238,7 @@ def _train(version: ModelVersion) -> ModelVersion:
             default_storage.delete(f"{prefix}/{name}")
             with open(Path(tmp) / name, "rb") as handle:
                 default_storage.save(f"{prefix}/{name}", File(handle))
+    learners.store_user_terms(version.pk, learned)
     ModelVersion.objects.filter(pk=version.pk).update(
         status=ModelVersion.Status.CANDIDATE,
         artifact=prefix,

@@ -142,6 +142,7 @@ def execute_claimed(runs: Sequence[Run]) -> None:
         engine = adapter.engine()
         analyses = engine.analyse_each(images)
         version, catalogue = ranking_index()
+        catalogue = registry_serving.with_track_moods(catalogue)
     except Exception:
         logger.exception("runs %s failed", [r.pk for r in readable])
         for run in readable:
@@ -164,7 +165,7 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                     mood_override=run.chosen_mood,
                     only=track_filter(run.filters),
                 )
-                shown = registry_serving.rerank(ranked, analysis, catalogue, run.top_k)
+                shown = registry_serving.rerank(ranked, analysis, catalogue, run.top_k, run.user_id)
                 _store_result(run, analysis, shown, adapter.engine_version(), version)
             except Exception:
                 logger.exception("run %s failed", run.pk)

@@ -1,73 +1,151 @@
 """A seeded feedback simulator: simulated users rate the engine's recommendations by a hidden truth the
-engine never sees, and a reranker retrained from those ratings is measured on photos it never saw.
+engine never sees, and what a retraining run learns from those ratings is measured on photos it never saw.
 
     python -m recommender.lab.feedback_simulator [--data ../shared/data] [--catalogue demo/catalogue.csv]
-        [--ratings 500,2000,10000] [--seed 0] [--moods out-of-fold|served] [--truth median|midpoint]
-        [--features var/cache] [--cache FILE.npz]
+        [--ratings 500,2000,10000] [--seed 0] [--track-offset-sd 0.1] [--moods out-of-fold|served]
+        [--truth median|midpoint] [--check offline|seen] [--features var/cache] [--cache FILE.npz]
 
-Hidden truth: a track fits a photo when their valence/arousal quadrants agree, the photo's from its OASIS
-human ratings (1-7 means, as (x - 1) / 6) and the track's from the catalogue's annotations (the demo
-catalogue's editorial V/A), each split at its own median as the evaluation's fixed relevance does
-(evaluation/relevance.py; --truth midpoint splits both at 0.5 instead). What the engine reads of a photo
-(--moods): by default its out-of-fold mood (a mood model that never trained on the photo's theme, as for a new
-user's photo; evaluation/kinds.py), since the served mood model was trained on every OASIS development photo;
-"served" reads it with the served model. Each simulated user (50) has a personal taste, a shift of how
-pleasant they hear music (sd 0.1 on valence), and rates with noise (15% of ratings flipped). A user sees the
-engine's top 10 for a photo and rates one of them. OASIS themes are split (seeded) into photos the ratings
-come from (70%) and photos kept for the measure (30%; a theme is never on both sides): P@5 by the hidden truth
-(without taste) of the engine alone against the engine's top 50 reranked by the retrained reranker. Ratings
-that are random or adversarial (the truth inverted) go through the same evaluation gate and should be refused.
-The gate's offline check (--check) is the registry's: the shipped fixed offline evaluation
-(rerank_offline.py), less the photos of the themes measured here, so the gate never sees them ("offline", the
-default); or the hidden truth of the photos the ratings came from ("seen").
+Hidden truth (simulator_world.py): a track fits a photo for a user when the photo's valence/arousal
+quadrant (its OASIS human ratings, 1-7 means as (x - 1) / 6) is the quadrant of the track's true position,
+the track's valence shifted by the user's taste (sd 0.1). Photos and tracks are each split at their own
+median, as the evaluation's fixed relevance does (--truth midpoint splits both at 0.5 instead). A track's
+true position is the catalogue's label (the demo catalogue's editorial V/A) plus an offset the engine
+cannot see (sd --track-offset-sd per axis: editorial labels are estimates). 10 of the 50 users have a
+strong taste of their own: they want calm music (or, drawn per user, energetic music) whatever the photo,
+so for them a track fits when its valence half is the photo's and its true arousal is on their side. Users
+rate with noise (15% of ratings flipped). A user sees the engine's top 10 for a photo and rates one of them.
+What the engine reads of a photo (--moods, simulator_data.py): by default its out-of-fold mood, since the
+served mood model was trained on every OASIS development photo; "served" reads it with the served model.
+The old setting is --moods served --truth midpoint.
+
+OASIS themes are split (seeded) into photos the ratings come from (70%) and photos kept for the measure
+(30%; a theme is never on both sides). P@5 is by each user's own truth, averaged over every user and
+unseen photo (and over the strong-taste users alone): the engine alone, then its top 50 reranked by the
+global reranker, with the per-user terms, and with the track corrections as well (each measured as
+learned, whether or not the gate would keep it; "served" is what the gate kept). Track corrections reach
+the simulator's ranking through the reranker's features only: the engine's top 50 are computed once,
+from the catalogue's labels. Ratings that are random or adversarial (the truth inverted) go through the
+same gate and should be refused. The gate's offline check (--check) is the registry's: the shipped fixed
+offline evaluation (rerank_offline.py) less the photos of the themes measured here, so the gate never sees
+them ("offline", the default); or the hidden truth of the photos the ratings came from ("seen").
 Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from recommender.catalogue_index import TrackCatalogue
-from recommender.config import EngineConfig
 from recommender.lab import datasets, rerank_offline
-from recommender.lab.datasets import quadrants
-from recommender.lab.evaluation.kinds import oasis_photos
-from recommender.lab.evaluation.relevance import median_split
+from recommender.lab.rating_learners import learn_beside
 from recommender.lab.rerank_offline import OfflineEval
-from recommender.lab.rerank_training import RatingSet, train_and_judge
-from recommender.pipeline import get_engine
-from recommender.ranking import Ranking
-from recommender.reranker import POOL, rerank
-from recommender.types import PhotoAnalysis, TrackRow
+from recommender.lab.rerank_training import Outcome, RatingSet, train_and_judge
+from recommender.lab.simulator_data import MOODS, EngineOutputs, engine_outputs, load_catalogue
+from recommender.lab.simulator_world import STRONG_USERS, TRUTHS, USERS, World, seen_photos_check
+from recommender.reranker import Reranker, rerank
+from recommender.track_moods import TrackMoods
 
-USERS = 50
-TASTE_SD = 0.1
 FLIP = 0.15
 SHOWN = 10
 SEEN_SHARE = 0.7
 
 
-def load_catalogue(path: Path) -> list[TrackRow]:
-    with open(path, newline="") as handle:
-        return [
-            TrackRow(
-                track_id=i + 1,
-                artist=r["artist"],
-                title=r["title"],
-                valence=float(r["valence"]),
-                arousal=float(r["arousal"]),
-                genre=r.get("genre", ""),
-                tags=[t for t in r.get("tags", "").split(";") if t],
+def simulate(world: World, out: EngineOutputs, photos: np.ndarray, n: int, mode: str, seed: int) -> RatingSet:
+    r = np.random.default_rng(seed)
+    cat = out.catalogue
+    rows: list[tuple] = []
+    for i in range(n):
+        user, photo = int(r.integers(USERS)), int(r.choice(photos))
+        ranking = out.rankings[photo]
+        at = int(r.integers(min(SHOWN, ranking.scored)))
+        track = int(ranking.track_ids[at])
+        up = world.fits(photo, track, user) != (r.uniform() < FLIP)
+        if mode == "adversarial":
+            up = not up
+        elif mode == "random":
+            up = bool(r.uniform() < 0.5)
+        strategies = {k: float(v[at]) for k, v in ranking.strategy_scores.items()}
+        va = tuple(cat.va[cat.row_of([track])[track]])
+        score = float(ranking.scores[at])
+        rows.append(
+            (
+                score,
+                strategies,
+                out.analyses[photo].va,
+                va,
+                int(up),
+                photo * USERS + user,
+                float(i),
+                user,
+                track,
             )
-            for i, r in enumerate(csv.DictReader(handle))
-        ]
+        )
+    names = sorted({k for x in rows for k in x[1]})
+    return RatingSet(
+        engine_scores=np.array([x[0] for x in rows]),
+        strategy_scores={k: np.array([x[1].get(k, np.nan) for x in rows]) for k in names},
+        photo_va=np.array([x[2] for x in rows]),
+        track_va=np.array([x[3] for x in rows], dtype=np.float64),
+        labels=np.array([x[4] for x in rows]),
+        groups=np.array([x[5] for x in rows]),
+        times=np.array([x[6] for x in rows]),
+        extra={"users": np.array([x[7] for x in rows]), "track_ids": np.array([x[8] for x in rows])},
+    )
+
+
+def p_at_5(
+    world: World, out: EngineOutputs, photos: np.ndarray, reranker: Reranker | None, terms: dict | None = None
+) -> dict[str, float]:
+    """Mean P@5 by each user's truth over these photos: all users, and the strong-taste ones."""
+    catalogue = out.catalogue
+    if reranker is not None and reranker.track_moods is not None:
+        catalogue = reranker.track_moods.apply(catalogue)
+    hits = np.zeros((len(photos), USERS))
+    for i, p in enumerate(photos):
+        ranking, va = out.rankings[p], out.analyses[p].va
+        if reranker is None:
+            shared = [int(t) for t in ranking.track_ids[:5]]
+        else:
+            shared = [t.track_id for t in rerank(ranking, va, catalogue, reranker, 5)]
+        for u in range(USERS):
+            weights = (terms or {}).get(u)
+            top = shared
+            if weights is not None and reranker is not None:
+                top = [t.track_id for t in rerank(ranking, va, catalogue, reranker, 5, weights[0])]
+            hits[i, u] = np.mean([world.fits(int(p), t, u) for t in top])
+    return {
+        "all_users": round(float(hits.mean()), 4),
+        "strong_taste_users": round(float(hits[:, :STRONG_USERS].mean()), 4),
+    }
+
+
+def against_truth(world: World, out: EngineOutputs, moods: TrackMoods) -> dict[str, float]:
+    """How far the moved tracks sit from their hidden true position, and how many are in its quadrant,
+    before and after the corrections."""
+    at = out.catalogue.row_of(list(moods.shifts))
+    base = {t: np.asarray(out.catalogue.va[at[t]], dtype=np.float64) for t in moods.shifts}
+    moved = {t: np.clip(base[t] + moods.shifts[t], 0, 1) for t in moods.shifts}
+    return {
+        "distance_before": world.distance_to_truth(base),
+        "distance_after": world.distance_to_truth(moved),
+        "true_quadrant_before": world.true_quadrant_share(base),
+        "true_quadrant_after": world.true_quadrant_share(moved),
+    }
+
+
+def judged(outcome: Outcome) -> dict[str, object]:
+    return {
+        "gate_passed": outcome.passed,
+        "reason": outcome.reason,
+        "held_out_auc": outcome.metrics.get("held_out_auc"),
+        "engine_held_out_auc": outcome.metrics.get("active_held_out_auc"),
+        "offline": outcome.metrics.get("offline"),
+    }
 
 
 def main() -> None:
@@ -76,10 +154,11 @@ def main() -> None:
     parser.add_argument("--catalogue", type=Path, default=Path("demo/catalogue.csv"))
     parser.add_argument("--ratings", default="500,2000,10000")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--track-offset-sd", type=float, default=0.1)
     parser.add_argument("--check", choices=("offline", "seen"), default="offline")
     parser.add_argument("--offline", type=Path, default=rerank_offline.DEFAULT_DIR)
-    parser.add_argument("--moods", choices=("out-of-fold", "served"), default="out-of-fold")
-    parser.add_argument("--truth", choices=("median", "midpoint"), default="median")
+    parser.add_argument("--moods", choices=MOODS, default="out-of-fold")
+    parser.add_argument("--truth", choices=TRUTHS, default="median")
     parser.add_argument("--features", type=Path, default=Path("var/cache"), help="the photo feature cache")
     parser.add_argument("--cache", type=Path, help="an .npz keeping the engine's outputs between runs")
     args = parser.parse_args()
@@ -87,187 +166,85 @@ def main() -> None:
     started = time.perf_counter()
 
     oasis = datasets.load_oasis(args.data / "oasis")
-    photos = list(zip(oasis.paths, oasis.themes, oasis.valence, oasis.arousal, strict=True))
     groups = sorted(set(oasis.themes))
     seen_groups = set(rng.permutation(groups)[: int(len(groups) * SEEN_SHARE)].tolist())
-    truth_va = np.stack([oasis.valence, oasis.arousal], axis=1)
-    seen = np.array([g in seen_groups for g in oasis.themes])
-
-    engine = get_engine(EngineConfig.from_environment())
+    is_seen = np.array([g in seen_groups for g in oasis.themes])
+    seen, unseen = np.flatnonzero(is_seen), np.flatnonzero(~is_seen)
     rows = load_catalogue(args.catalogue)
-    cache = args.cache if args.cache and args.cache.exists() else None
-    # With the engine's outputs cached, ranking needs only the tracks' moods and artists.
-    catalogue = TrackCatalogue.build(rows) if cache else engine.build_catalogue(rows)
-    track_truth = {r.track_id: (float(r.valence or 0), float(r.arousal or 0)) for r in rows}
-    analyses: list[PhotoAnalysis] = []
-    rankings: list[Ranking] = []
-    if cache is not None:  # the engine's outputs saved by an earlier run (--cache)
-        with np.load(cache) as saved:
-            if str(saved["moods"]) != args.moods or len(saved["va"]) != len(photos):
-                raise SystemExit(f"{cache} holds other engine outputs: remove it or give another --cache")
-            for i, (v, a) in enumerate(saved["va"]):
-                analyses.append(PhotoAnalysis(float(v), float(a), {}, np.zeros(1), {}, []))
-                strategies = {k: saved["strategy_" + k][i] for k in saved["strategies"]}
-                rankings.append(
-                    Ranking(saved["ids"][i], saved["scores"][i], strategies, lambda idx: [[] for _ in idx])
-                )
-    else:
-        if args.moods == "out-of-fold":
-            args.features.mkdir(parents=True, exist_ok=True)
-            analyses = oasis_photos(args.data, args.features)[0]
-        else:
-            for start in range(0, len(photos), 16):
-                images = [Image.open(p).convert("RGB") for p, _, _, _ in photos[start : start + 16]]
-                analyses += engine.analyse_batch(images)
-        rankings = [engine.recommend(analysis, catalogue, top_k=POOL) for analysis in analyses]
-    if args.cache and cache is None:
-        names = sorted(rankings[0].strategy_scores)
-        arrays: dict[str, np.ndarray] = {
-            "moods": np.array(args.moods),
-            "va": np.array([a.va for a in analyses]),
-            "ids": np.stack([r.track_ids[:POOL] for r in rankings]),
-            "scores": np.stack([r.scores[:POOL] for r in rankings]),
-            "strategies": np.array(names),
-            **{"strategy_" + k: np.stack([r.strategy_scores[k][:POOL] for r in rankings]) for k in names},
-        }
-        np.savez(args.cache, **arrays)  # type: ignore[arg-type]
-    splits = (
-        (median_split(truth_va), median_split(np.array(list(track_truth.values()))))
-        if args.truth == "median"
-        else ((0.5, 0.5), (0.5, 0.5))
-    )
-    analysed = time.perf_counter() - started
-
-    def fits(photo: int, track_id: int, taste: float = 0.0) -> bool:
-        tv, ta = track_truth[track_id]
-        photo_class = quadrants(truth_va[photo, 0], truth_va[photo, 1], splits[0])
-        return bool(photo_class == quadrants(tv + taste, ta, splits[1]))
-
-    def precision_at_5(photo: int, track_ids: list[int]) -> float:
-        return float(np.mean([fits(photo, t) for t in track_ids[:5]]))
-
-    def simulate(n: int, mode: str, seed: int) -> RatingSet:
-        r = np.random.default_rng(seed)
-        tastes = r.normal(0, TASTE_SD, USERS)
-        seen_photos = np.flatnonzero(seen)
-        rows_out: list[tuple] = []
-        for i in range(n):
-            user, photo = int(r.integers(USERS)), int(r.choice(seen_photos))
-            ranking = rankings[photo]
-            at = int(r.integers(min(SHOWN, ranking.scored)))
-            track = int(ranking.track_ids[at])
-            up = fits(photo, track, tastes[user]) != (r.uniform() < FLIP)
-            if mode == "adversarial":
-                up = not up
-            elif mode == "random":
-                up = bool(r.uniform() < 0.5)
-            row = catalogue.row_of([track])[track]
-            rows_out.append(
-                (
-                    float(ranking.scores[at]),
-                    {k: float(v[at]) for k, v in ranking.strategy_scores.items()},
-                    analyses[photo].va,
-                    tuple(catalogue.va[row]),
-                    int(up),
-                    photo * USERS + user,
-                    float(i),
-                )
-            )
-        names = sorted({k for x in rows_out for k in x[1]})
-        return RatingSet(
-            engine_scores=np.array([x[0] for x in rows_out]),
-            strategy_scores={k: np.array([x[1].get(k, np.nan) for x in rows_out]) for k in names},
-            photo_va=np.array([x[2] for x in rows_out]),
-            track_va=np.array([x[3] for x in rows_out], dtype=np.float64),
-            labels=np.array([x[4] for x in rows_out]),
-            groups=np.array([x[5] for x in rows_out]),
-            times=np.array([x[6] for x in rows_out]),
-        )
-
-    unseen = np.flatnonzero(~seen)
-
-    def seen_photos_check() -> OfflineEval:
-        """The hidden truth of the photos the ratings came from (their truth, not their ratings), in the
-        offline evaluation's form: the engine's top 50 of each."""
-        picked = np.flatnonzero(seen)
-        ids = [[int(t) for t in rankings[p].track_ids[:POOL]] for p in picked]
-        relevant = np.array([[fits(int(p), t) for t in row] for p, row in zip(picked, ids, strict=True)])
-        names = tuple(sorted(rankings[0].strategy_scores))
-        return OfflineEval(
-            names,
-            np.stack([rankings[p].scores[:POOL] for p in picked]),
-            {k: np.stack([rankings[p].strategy_scores[k][:POOL] for p in picked]) for k in names},
-            np.array([analyses[p].va for p in picked]),
-            truth_va[picked],
-            np.array(
-                [[catalogue.va[catalogue.row_of([t])[t]] for t in row] for row in ids], dtype=np.float64
-            ),
-            relevant,
-            np.array([sum(fits(int(p), r.track_id) for r in rows) for p in picked]),
-            np.array([quadrants(truth_va[p, 0], truth_va[p, 1], splits[0]) for p in picked]),
-            np.array([photos[p][1] for p in picked]),
-        )
-
-    before = [precision_at_5(int(p), [int(t) for t in rankings[p].track_ids[:5]]) for p in unseen]
-    out: dict[str, object] = {
-        "photos": len(photos),
+    out = engine_outputs(args.data, oasis, rows, args.moods, args.features, args.cache)
+    labels = {r.track_id: (float(r.valence or 0), float(r.arousal or 0)) for r in rows}
+    photo_va = np.stack([oasis.valence, oasis.arousal], axis=1)
+    world = World(photo_va, labels, args.track_offset_sd, args.seed, args.truth)
+    report: dict[str, object] = {
+        "photos": len(oasis.paths),
         "themes": len(groups),
-        "seen_photos": int(seen.sum()),
+        "seen_photos": len(seen),
         "unseen_photos": len(unseen),
         "catalogue": str(args.catalogue),
         "tracks": len(rows),
         "seed": args.seed,
+        "track_offset_sd": args.track_offset_sd,
         "moods": args.moods,
         "truth": args.truth,
         "chance_p_at_5": round(
-            float(np.mean([np.mean([fits(int(p), r.track_id) for r in rows]) for p in unseen])), 4
+            float(
+                np.mean(
+                    [
+                        [world.fits(int(p), r.track_id, u) for r in rows]
+                        for p in unseen
+                        for u in range(0, USERS, 5)
+                    ]
+                )
+            ),
+            4,
         ),
-        "engine_p_at_5_unseen": round(float(np.mean(before)), 4),
-        "analysis_seconds": round(analysed, 1),
+        "engine_p_at_5_unseen": p_at_5(world, out, unseen, None),
+        "analysis_seconds": round(time.perf_counter() - started, 1),
     }
+    check: OfflineEval
     if args.check == "seen":
-        check = seen_photos_check()
-    else:
+        check = seen_photos_check(out, world, seen, oasis.themes)
+    else:  # the shipped evaluation without the themes measured here
         shipped = rerank_offline.load(args.offline)
-        measured = {photos[p][1] for p in unseen}
-        check = shipped.subset(np.flatnonzero(~np.isin(shipped.themes, list(measured))))
-    out["offline_check"] = {
+        measured = sorted({oasis.themes[p] for p in unseen})
+        check = shipped.subset(np.flatnonzero(~np.isin(shipped.themes, measured)))
+    report["offline_check"] = {
         "kind": args.check,
         "photos": len(check),
         "engine_alone": check.engine_alone(),
         "oracle": check.oracle(),
     }
     for n in (int(x) for x in args.ratings.split(",") if x):
-        outcome = train_and_judge(simulate(n, "truthful", args.seed + n), None, f"sim-{n}", check)
-        entry: dict[str, object] = {
-            "gate_passed": outcome.passed,
-            "reason": outcome.reason,
-            "learner": outcome.metrics.get("learner"),
-            "held_out_auc": outcome.metrics.get("held_out_auc"),
-            "engine_held_out_auc": outcome.metrics.get("active_held_out_auc"),
-            "offline": outcome.metrics.get("offline"),
-        }
+        data = simulate(world, out, seen, n, "truthful", args.seed + n)
+        outcome = train_and_judge(data, None, f"sim-{n}", check)
+        entry = judged(outcome) | {"learner": outcome.metrics.get("learner")}
         if outcome.reranker is not None:
-            after = [
-                precision_at_5(
-                    int(p),
-                    [t.track_id for t in rerank(rankings[p], analyses[p].va, catalogue, outcome.reranker, 5)],
+            learned = learn_beside(outcome.reranker, data, out.catalogue.arousal_stats)
+            glob = replace(outcome.reranker, personal=None, track_moods=None)
+            personal = replace(glob, personal=learned.spec)
+            both = replace(personal, track_moods=learned.track_moods)
+            served = outcome.reranker if outcome.passed else None
+            if learned.track_moods is not None:
+                learned.metrics["moved_tracks_against_their_truth"] = against_truth(
+                    world, out, learned.track_moods
                 )
-                for p in unseen
-            ]
-            entry["reranked_p_at_5_unseen"] = round(float(np.mean(after)), 4)
-        out[f"after_{n}_ratings"] = entry
+            entry.update(
+                beside_global=learned.metrics,
+                p_at_5_unseen={
+                    "global": p_at_5(world, out, unseen, glob),
+                    "global_user_terms": p_at_5(world, out, unseen, personal, learned.user_terms),
+                    "global_user_terms_track_moods": p_at_5(world, out, unseen, both, learned.user_terms),
+                    "served_after_gate": p_at_5(world, out, unseen, served, learned.kept_user_terms),
+                },
+            )
+        report[f"after_{n}_ratings"] = entry
     for mode in ("random", "adversarial"):
-        outcome = train_and_judge(simulate(2000, mode, args.seed + 7), None, f"sim-{mode}", check)
-        out[f"{mode}_2000_ratings"] = {
-            "gate_passed": outcome.passed,
-            "reason": outcome.reason,
-            "held_out_auc": outcome.metrics.get("held_out_auc"),
-            "engine_held_out_auc": outcome.metrics.get("active_held_out_auc"),
-            "offline": outcome.metrics.get("offline"),
-        }
-    out["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(out, indent=2))
+        outcome = train_and_judge(
+            simulate(world, out, seen, 2000, mode, args.seed + 7), None, f"sim-{mode}", check
+        )
+        report[f"{mode}_2000_ratings"] = judged(outcome)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

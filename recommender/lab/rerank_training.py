@@ -60,6 +60,7 @@ class RatingSet:
             self.labels[rows],
             self.groups[rows],
             self.times[rows],
+            {k: v[rows] for k, v in self.extra.items()},  # per-rating arrays: users, track ids
         )
 
     def split_by_time(self, share: float) -> tuple[RatingSet, RatingSet]:
