@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0003_training_heartbeat'),
+        ("registry", "0005_register_mood_v4_lite2_option"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
