@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import (
     FileResponse,
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -196,13 +199,19 @@ def track_photos(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "photos/track_photos.html", {"track": track, "matches": matches})
 
 
+PREPARING_PLACEHOLDER = Path(str(finders.find("photo-preparing.svg"))).read_bytes()
+
 @login_required
 @require_GET
-def photo_image(request: HttpRequest, pk: int) -> FileResponse:
+def photo_image(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Photos are private: served only to their owner, never from a public media URL."""
     photo = get_object_or_404(Photo, pk=pk, owner=_user(request))
-    if photo.awaits_normalising:  # a big upload, not yet re-encoded by the worker: never served as it came
-        raise Http404("the photo is being prepared")
+    if photo.awaits_normalising:
+        # A big upload the worker has not re-encoded yet is never served as it came: a placeholder stands in,
+        # never cached, so the page's reload when the run finishes shows the photo.
+        placeholder = HttpResponse(PREPARING_PLACEHOLDER, content_type="image/svg+xml")
+        placeholder["Cache-Control"] = "no-store"
+        return placeholder
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     # Short: a deleted photo must not linger in the browser's cache.
     response["Cache-Control"] = "private, max-age=60"

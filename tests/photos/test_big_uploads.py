@@ -92,17 +92,20 @@ def test_the_worker_re_encodes_a_big_upload_before_its_run(api, client, catalogu
     photo = Photo.objects.get()
     original = Path(photo.image.path)
     client.force_login(photo.owner)
-    assert client.get(f"/photos/{photo.pk}/image/").status_code == 404  # never served as it came
+    waiting = client.get(f"/photos/{photo.pk}/image/")  # never served as it came: a placeholder, never cached
+    assert waiting.status_code == 200 and waiting["Content-Type"] == "image/svg+xml"
+    assert b"Preparing your photo" in waiting.content and waiting["Cache-Control"] == "no-store"
     execution.execute(response.json()["id"], worker="test")
     run = Run.objects.get()
     assert run.status == Run.Status.DONE, run.error
     photo.refresh_from_db()
     assert not photo.awaits_normalising and not original.exists()
+    ready = client.get(f"/photos/{photo.pk}/image/")
+    assert ready["Content-Type"] == "image/jpeg" and b"".join(ready.streaming_content)[:2] == b"\xff\xd8"
     stored = Path(photo.image.path).read_bytes()
     assert b"Home Street" not in stored
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and image.size == (2048, 1365) == (photo.width, photo.height)
-    assert client.get(f"/photos/{photo.pk}/image/").status_code == 200
     assert normalise_stored_upload(photo.pk) == photo.image.name  # a second time changes nothing
     assert upload(api, "again.png", big_png(secret="12 Home Street")).status_code == 202
     assert Photo.objects.count() == 1
