@@ -11,6 +11,8 @@ from PIL import Image
 from accounts.models import User
 from catalogue.models import Track
 from photos.models import Photo, Run
+from recommender.config import EFFICIENTNET_LITE2
+from registry.models import ModelVersion
 
 
 def jpeg_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: tuple[int, int] = (64, 48)) -> bytes:
@@ -76,3 +78,11 @@ def wav_bytes(seconds: float = 6.0, bpm: float = 100.0, rate: int = 22_050) -> b
     out = io.BytesIO()
     soundfile.write(out, signal, rate, format="WAV")
     return out.getvalue()
+
+
+def another_servable_mood(served: ModelVersion) -> ModelVersion:
+    """The newest mood version other than served that the registry can activate (mood-v4 reads Lite2
+    photos and is served only through ENGINE_ENCODER, never by activation)."""
+    versions = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk)
+    return versions.exclude(data_snapshot__encoder=EFFICIENTNET_LITE2).latest("pk")
+

@@ -9,6 +9,7 @@ import pytest
 
 from registry import services, training
 from registry.models import ModelVersion
+from tests.factories import another_servable_mood
 from tests.integration.test_worker import upload, wait_for
 from tests.registry.test_training import make_ratings
 from tests.worker import Worker
@@ -30,10 +31,7 @@ def test_a_running_worker_serves_a_new_mood_activation_at_its_next_run(
         served = ModelVersion.objects.get(kind="mood", status="active")
         first = wait_for(api, upload(api), {"done", "failed"})
         assert first["status"] == "done" and f"mood-{served.name}" in first["engine_version"]
-        others = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk)
-        other = others.exclude(data_snapshot__encoder="efficientnet-lite2").latest(
-            "pk"
-        )  # Lite2's: not by activation
+        other = another_servable_mood(served)
         services.activate(other.pk)
         second = wait_for(api, upload(api), {"done", "failed"})
         assert second["status"] == "done" and f"mood-{other.name}" in second["engine_version"]

@@ -19,7 +19,7 @@ from PIL import Image
 from recommender.reranker import BASE_FEATURES, Reranker
 from registry import services
 from registry.models import ModelVersion
-from tests.factories import TrackFactory
+from tests.factories import TrackFactory, another_servable_mood
 
 pytestmark = pytest.mark.django_db
 TRACK_EXTENSION = "https://photophone.app/jspf/track"
@@ -87,7 +87,7 @@ def test_recommend_and_soundtrack_read_photos_with_the_active_mood_version(image
         for j in range(6):
             TrackFactory.create(artist=f"G{i}-{j}", valence=i / 5, arousal=j / 5, energy=j / 5)
     served = ModelVersion.objects.get(kind="mood", status="active")
-    other = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk).latest("name")
+    other = another_servable_mood(served)
 
     def soundtrack() -> list[float]:
         out = io.StringIO()

@@ -16,6 +16,7 @@ from inference import adapter
 from recommender.config import ACTIVE_FILE, EFFICIENTNET_LITE2
 from registry import services, serving
 from registry.models import ModelVersion, RegistryState
+from tests.factories import another_servable_mood
 
 pytestmark = pytest.mark.django_db
 REPO = Path(__file__).resolve().parents[2]
@@ -23,12 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def active(kind: str) -> ModelVersion:
     return ModelVersion.objects.get(kind=kind, status="active")
-
-
-def another_mood(served: ModelVersion) -> ModelVersion:
-    """The newest other mood version the registry can serve (mood-v4 reads Lite2 photos: it cannot)."""
-    versions = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk)
-    return versions.exclude(data_snapshot__encoder=EFFICIENTNET_LITE2).latest("pk")
 
 
 def test_the_migration_registers_the_shipped_artifacts_as_active_json_marks_them() -> None:
@@ -49,7 +44,7 @@ def test_the_migration_registers_the_shipped_artifacts_as_active_json_marks_them
 
 def test_activating_retires_the_active_version_and_moves_the_state_in_one_step() -> None:
     before, number = active("mood"), RegistryState.current()
-    other = another_mood(before)
+    other = another_servable_mood(before)
     services.activate(other.pk)
     assert active("mood") == other
     before.refresh_from_db()
@@ -115,7 +110,7 @@ def test_the_admin_says_why_a_failed_version_cannot_be_activated(admin_client) -
 def test_a_worker_serves_a_new_mood_activation_at_its_next_run_without_restarting() -> None:
     serving.use_active_versions()
     assert Path(adapter.engine_config().mood_artifact).name == active("mood").name
-    other = another_mood(active("mood"))
+    other = another_servable_mood(active("mood"))
     services.activate(other.pk)
     serving.use_active_versions()  # what the worker does before each run
     assert Path(adapter.engine_config().mood_artifact).name == other.name
