@@ -25,16 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import numpy as np  # noqa: E402
-from reranker import POOL, STRATEGIES, synthetic_ratings  # noqa: E402
+from reranker import POOL, STRATEGIES, synthetic_ratings, uniform_catalogue  # noqa: E402
 
-from recommender.catalogue_index import TrackCatalogue  # noqa: E402
 from recommender.lab import rerank_training  # noqa: E402
 from recommender.lab.rating_learners import learn_beside  # noqa: E402
 from recommender.ranking import Ranking  # noqa: E402
 from recommender.reranker import rerank  # noqa: E402
 from recommender.threads import configure_threads  # noqa: E402
 from recommender.track_moods import TrackMoods  # noqa: E402
-from recommender.types import TrackRow  # noqa: E402
 
 
 def with_users(n: int, users: int, tracks: int, seed: int) -> rerank_training.RatingSet:
@@ -58,11 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_threads(1)
     rng = np.random.default_rng(1)
-    rows = [
-        TrackRow(i + 1, f"artist {i % 5000}", f"t{i}", valence=float(v), arousal=float(a))
-        for i, (v, a) in enumerate(rng.uniform(size=(args.tracks, 2)))
-    ]
-    catalogue = TrackCatalogue.build(rows)
+    catalogue = uniform_catalogue(args.tracks, rng)
     train = with_users(5000, 20, args.tracks, 0)
     model = rerank_training.fit_logistic(train, sorted(STRATEGIES), "bench")
     learned = learn_beside(model, train)

@@ -54,6 +54,15 @@ def synthetic_ratings(n: int, seed: int = 0) -> rerank_training.RatingSet:
     )
 
 
+def uniform_catalogue(tracks: int, rng: np.random.Generator) -> TrackCatalogue:
+    """tracks with valence and arousal drawn uniformly from rng, over 5,000 artists."""
+    rows = [
+        TrackRow(i + 1, f"artist {i % 5000}", f"t{i}", valence=float(v), arousal=float(a))
+        for i, (v, a) in enumerate(rng.uniform(size=(tracks, 2)))
+    ]
+    return TrackCatalogue.build(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracks", type=int, default=30_000)
@@ -63,11 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_threads(1)
     rng = np.random.default_rng(1)
-    rows = [
-        TrackRow(i + 1, f"artist {i % 5000}", f"t{i}", valence=float(v), arousal=float(a))
-        for i, (v, a) in enumerate(rng.uniform(size=(args.tracks, 2)))
-    ]
-    catalogue = TrackCatalogue.build(rows)
+    catalogue = uniform_catalogue(args.tracks, rng)
     train = synthetic_ratings(5000)
     strategies = sorted(STRATEGIES)
     models = {name: fit(train, strategies, f"bench-{name}") for name, fit in rerank_training.LEARNERS.items()}

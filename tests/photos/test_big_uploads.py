@@ -19,16 +19,9 @@ from inference import adapter
 from photos.models import Photo, Run
 from photos.services import execution
 from photos.services.photos import normalise_stored_upload
-from tests.factories import TrackFactory, UserFactory, jpeg_bytes
+from tests.factories import TrackFactory, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory.create())
-    return client
 
 
 @pytest.fixture

@@ -16,13 +16,6 @@ from tests.factories import UserFactory, jpeg_bytes
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory.create())
-    return client
-
-
 def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
