@@ -46,6 +46,7 @@ Per size, in subprocesses (memory is per process; peak RSS is the process's VmHW
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import statistics
@@ -641,6 +642,9 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="where the vectors and catalogues go (default: a temp dir)"
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the vectors and catalogues under --workdir (for profiling)"
+    )
     parser.add_argument("--strategies-only", action="store_true", help="only the per-strategy latency")
     parser.add_argument("--tracks", type=int, default=30_000, help="catalogue size for --strategies-only")
     parser.add_argument("--worker", choices=("build", "search"), help=argparse.SUPPRESS)
@@ -656,8 +660,15 @@ def main() -> None:
         faiss.omp_set_num_threads(1)
         emit(strategy_latency(args.tracks))
         return
-    with tempfile.TemporaryDirectory(prefix="index_scale-", dir=args.workdir) as tmp:
+    kept = Path(tempfile.mkdtemp(prefix="index_scale-", dir=args.workdir)) if args.keep else None
+    with (
+        contextlib.nullcontext(str(kept))
+        if kept
+        else tempfile.TemporaryDirectory(prefix="index_scale-", dir=args.workdir) as tmp
+    ):
         work = Path(tmp)
+        if kept:
+            print(f"keeping {work}", file=sys.stderr)
         info = write_vectors(args, work)
         emit({**info, "targets": TARGETS, "cpus": available_cpus()})
         for size in sorted(args.sizes):
@@ -672,6 +683,8 @@ def main() -> None:
             }
             run_worker("build", spec, work)
             run_worker("search", spec, work)
+            if args.keep:
+                continue
             for path in Path(spec["catalogue"]).glob("*"):
                 path.unlink()
 

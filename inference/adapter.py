@@ -80,6 +80,8 @@ _index: tuple[str, TrackCatalogue] | None = None
 
 # The active catalogue in blocks of columns, each a mapping of TrackColumns's fields.
 TrackSource = Callable[[], Iterable[Mapping[str, Any]]]
+# Encoder embeddings of real photos, (m, d) float32 (photos.selectors.recent_photo_embeddings).
+PhotoEmbeddingSource = Callable[[], np.ndarray]
 # Artifact directories by kind ("mood", "heads", "reranker") the model registry marks active: see
 # serve_artifacts.
 _served_artifacts: dict[str, str] = {}
@@ -166,9 +168,13 @@ def index_version(catalogue_version: str) -> str:
     return f"{catalogue_version}-{hashlib.sha256(built_by.encode()).hexdigest()[:12]}"
 
 
-def current_index(catalogue_version: str, tracks: TrackSource) -> tuple[str, TrackCatalogue]:
+def current_index(
+    catalogue_version: str, tracks: TrackSource, photo_embeddings: PhotoEmbeddingSource | None = None
+) -> tuple[str, TrackCatalogue]:
     """The track index for this catalogue version, with its full version: from memory, from disk (another
-    process built it), or built from tracks() and saved.
+    process built it), or built from tracks() and saved. photo_embeddings() (read only for a build): real
+    photos' encoder embeddings, whose queries calibrate the approximate searches of a large catalogue
+    (Engine.calibration_queries); without them, or too few, they are calibrated on perturbed tracks.
 
     One process builds a version while the others wait for it; a process that still holds the previous
     version keeps answering with it meanwhile instead of waiting."""
@@ -191,7 +197,8 @@ def current_index(catalogue_version: str, tracks: TrackSource) -> tuple[str, Tra
                 catalogue = _load_saved(index_root / version)
                 if catalogue is None:
                     blocks = TrackBlocks(TrackColumns(**block) for block in tracks())
-                    catalogue = engine().build_catalogue(blocks, version=version)
+                    photos = photo_embeddings() if photo_embeddings is not None else None
+                    catalogue = engine().build_catalogue(blocks, version=version, photo_embeddings=photos)
                     _save(catalogue, index_root, version)
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
@@ -209,7 +216,6 @@ def _load_saved(directory: Path) -> TrackCatalogue | None:
     except Exception:  # a half-written or old-format index is rebuilt, not trusted
         logger.warning("index %s unreadable; rebuilding", directory, exc_info=True)
         return None
-
 
 
 def _save(catalogue: TrackCatalogue, index_root: Path, version: str) -> None:

@@ -17,6 +17,7 @@ Models load once per process: call get_engine(config), which caches one Engine p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,7 +45,14 @@ from .mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
 from .personalise import Personalised, Ratings, personalise
 from .photo_inputs import extract
 from .ranking import Ranking
-from .strategies import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult, make_strategy
+from .strategies import (
+    NeedsTrackVectors,
+    ProposesCandidates,
+    QueriesFromEmbeddings,
+    Strategy,
+    StrategyResult,
+    make_strategy,
+)
 from .strategies.base import representations_version
 from .strategies.feature_prediction import VECTORS as FEATURE_VECTORS
 from .text import MINILM, use_embedding_store
@@ -56,6 +64,8 @@ from .types import IMAGE_EMOTIONS, FeedbackItem, PhotoAnalysis, TrackFilter, Tra
 Mode = Literal["match", "lift"]
 
 # "lift": aim at least this pleasant, and pull arousal this far toward LIFT_AROUSAL.
+logger = logging.getLogger(__name__)
+
 LIFT_VALENCE = 0.75
 LIFT_AROUSAL = 0.55
 LIFT_AROUSAL_PULL = 0.5
@@ -211,17 +221,39 @@ class Engine:
                 wanted.update(strategy.track_representations())
         return wanted
 
+    def calibration_queries(self, photo_embeddings: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Per representation, the queries the strategies would search with for these photos (encoder
+        embeddings of real photos, e.g. the platform's stored ones): what an approximate index is
+        calibrated on (vector_search.build_approximate_index: too few, and it uses perturbed catalogue
+        rows). Empty without photos, and without the representations whose strategy cannot read them."""
+        if photo_embeddings is None or len(photo_embeddings) == 0:
+            return {}
+        embeddings = np.asarray(photo_embeddings, dtype=np.float32)
+        queries: dict[str, np.ndarray] = {}
+        for strategy in self.strategies:
+            if isinstance(strategy, QueriesFromEmbeddings):
+                try:
+                    queries.update(strategy.photo_queries(embeddings))
+                except ValueError:  # embeddings of another encoder than the heads read
+                    logger.warning("photo embeddings do not fit %s; not calibrating on them", strategy.name)
+        return queries
+
     def build_catalogue(
-        self, rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned"
+        self,
+        rows: Sequence[TrackRow] | TrackBlocks,
+        version: str = "unversioned",
+        photo_embeddings: np.ndarray | None = None,
     ) -> TrackCatalogue:
         """The catalogue index with every track vector this engine's strategies need (rows: the tracks,
-        or a large catalogue in blocks of columns). MiniLM (210 MB) is unloaded afterwards unless a
-        strategy reads text for every photo."""
+        or a large catalogue in blocks of columns). photo_embeddings: encoder embeddings of real photos,
+        whose queries calibrate the approximate indexes (calibration_queries). MiniLM (210 MB) is
+        unloaded afterwards unless a strategy reads text for every photo."""
         catalogue = TrackCatalogue.build(
             rows,
             version,
             representations=self.track_representations(),
             approximate_above=self.config.approximate_above,
+            calibration_queries=self.calibration_queries(photo_embeddings),
         )
         if not any(getattr(s, "uses_text_model", False) for s in self.strategies):
             MODELS.unload(MINILM)

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 APPROXIMATE_ABOVE = 50_000
 TARGET_RECALL = 0.95
 CALIBRATION_QUERIES = 200
+# Fewer given calibration queries than this measure recall too coarsely: perturbed rows are used instead.
+MIN_CALIBRATION_QUERIES = 50
 RECALL_K = 10
 # nprobe is calibrated separately for searches of up to 10, 100, 500 and 1000 rows: the strategies ask
 # for the engine's candidate pool (EngineConfig.candidate_pool, 500, or more when artists repeat), whose
@@ -117,12 +119,15 @@ def build_approximate_index(
         del sample
         for start in range(0, n, _ADD_CHUNK):
             index.add(np.ascontiguousarray(matrix[start : start + _ADD_CHUNK], dtype=np.float32))
-        given = queries is not None and len(queries) > 0
-        if queries is None or len(queries) == 0:
-            queries = perturbed_queries(matrix, CALIBRATION_QUERIES, rng)
+        if queries is not None and len(queries) and np.shape(queries)[1:] != (d,):
+            raise ValueError(f"calibration queries have shape {np.shape(queries)}, want (m, {d})")
+        given = queries is not None and len(queries) >= MIN_CALIBRATION_QUERIES
+        calibration = (
+            queries if queries is not None and given else perturbed_queries(matrix, CALIBRATION_QUERIES, rng)
+        )
         scanned = MAX_SCANNED if max_scanned is None else max_scanned
         max_nprobe = max(1, min(nlist, math.ceil(scanned * nlist / n)))
-        calibrated = _calibrate_nprobe(index, matrix, queries, target_recall, max_nprobe)
+        calibrated = _calibrate_nprobe(index, matrix, calibration, target_recall, max_nprobe)
     finally:
         faiss.omp_set_num_threads(threads)
     # Where the IVF index would probe half its lists or more, an exact scan of the vectors is as fast.
@@ -139,7 +144,7 @@ def build_approximate_index(
         "rerank": RERANK,
         "target_recall": target_recall,
         "target_reached": all(r >= target_recall for _, r in calibrated.values()),
-        "calibration_queries": len(queries),
+        "calibration_queries": len(calibration),
         "calibrated_on": "given queries" if given else "perturbed catalogue rows",
     }
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..config import EngineConfig
 from .aesthetics import AestheticsMatch
-from .base import NeedsTrackVectors, ProposesCandidates, Strategy, StrategyResult
+from .base import NeedsTrackVectors, ProposesCandidates, QueriesFromEmbeddings, Strategy, StrategyResult
 from .content import ContentMatch
 from .emotion_agreement import EmotionAgreement
 from .feature_prediction import FeaturePrediction
@@ -48,6 +48,7 @@ __all__ = [
     "EmotionAgreement",
     "NeedsTrackVectors",
     "ProposesCandidates",
+    "QueriesFromEmbeddings",
     "Strategy",
     "StrategyResult",
     "VAMatch",

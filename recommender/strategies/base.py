@@ -89,6 +89,16 @@ class NeedsTrackVectors(Protocol):
 
 
 @runtime_checkable
+class QueriesFromEmbeddings(Protocol):
+    """A NeedsTrackVectors strategy that can tell what it would search its vectors with for photos known
+    only by their encoder embedding (stored photos): the queries an approximate index is calibrated on."""
+
+    def photo_queries(self, embeddings: np.ndarray) -> Mapping[str, np.ndarray]:
+        """representation name -> (m, d) queries for the (m, embedding dim) photo embeddings."""
+        ...
+
+
+@runtime_checkable
 class VersionedTrackVectors(Protocol):
     """A NeedsTrackVectors strategy that says which model/code computes its track vectors."""
 

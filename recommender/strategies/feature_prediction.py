@@ -65,6 +65,17 @@ class FeaturePrediction(UsesHeads):
         """The photo's predicted standardised features, (12,)."""
         return self.model.predict_features(self.model.photo_inputs(photo))[0]
 
+    def photo_queries(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
+        """The queries candidates() would search with for photos known by their embedding alone: their
+        colour statistics are not stored, so they take the training mean (as photo_inputs does for an
+        unknown colour key)."""
+        x = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+        if x.shape[1] != self.model.embedding_dim:
+            raise ValueError(f"the heads read {self.model.embedding_dim}-d embeddings, got {x.shape[1]}-d")
+        colour_mean = self.model.feature_in_mean[x.shape[1] :]
+        inputs = np.concatenate([x, np.broadcast_to(colour_mean, (len(x), len(colour_mean)))], axis=1)
+        return {VECTORS: l2_rows(self.model.predict_features(inputs)).astype(np.float32)}
+
     def candidates(
         self, photo: PhotoAnalysis, target: tuple[float, float], catalogue: TrackCatalogue, k: int
     ) -> np.ndarray:

@@ -48,6 +48,10 @@ class JointEmbedding(UsesHeads):
         # /2: tracks the projection cannot see get a zero vector.
         return f"{self.vectors_name}/2:{self.model.fingerprint}"
 
+    def photo_queries(self, embeddings: np.ndarray) -> dict[str, np.ndarray]:
+        """What project() gives for each photo embedding (calibration queries for the index)."""
+        return {VECTORS: self.model.project_photos(embeddings).astype(np.float32)}
+
     def project(self, photo: PhotoAnalysis) -> np.ndarray:
         return self.model.project_photos(np.asarray(photo.embedding)[None, :])[0]
 

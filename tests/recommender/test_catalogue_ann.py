@@ -260,3 +260,39 @@ def test_a_widened_search_probes_more_lists_in_proportion_until_a_scan_is_as_che
     assert nprobe_for(info, 1000) == 128
     assert nprobe_for(info, 2000) == 256 and nprobe_for(info, 8000) == 1024
     assert nprobe_for(info, 16_000) == 0  # 2048 of 4000 lists: scanned exactly instead
+
+
+def off_the_rows(matrix: np.ndarray, count: int, seed: int, spread_out: float) -> np.ndarray:
+    """Queries further off the catalogue than vector_search's perturbed rows (like photos in the 12-d
+    predicted-feature space): rows plus a random direction spread_out times their length, normalised."""
+    rng = np.random.default_rng(seed)
+    rows = matrix[rng.choice(len(matrix), count, replace=False)]
+    noise = rng.standard_normal(rows.shape)
+    q = rows + spread_out * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+    return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_calibrating_on_queries_like_the_real_ones_reaches_the_target_on_fresh_ones() -> None:
+    """Queries further off the rows than the perturbed ones need more lists: calibrated on queries like
+    them, fresh queries of that kind reach the target; calibrated on perturbed rows, they probe fewer."""
+    n = 3000
+    matrix = spread(n, 13)
+    hard = off_the_rows(matrix, 200, 14, spread_out=3.0)
+    default = build(rows_for(n), matrix, approximate_above=n - 1)
+    calibrated = build(rows_for(n), matrix, approximate_above=n - 1, calibration_queries={"emb": hard})
+    info = calibrated.approximate_info["emb"]
+    assert info["calibrated_on"] == "given queries" and info["calibration_queries"] == 200
+    assert info["nprobe"] > default.approximate_info["emb"]["nprobe"]
+    fresh = off_the_rows(matrix, 200, 15, spread_out=3.0)
+    assert recall(calibrated, matrix, fresh) >= 0.95
+
+
+def test_too_few_calibration_queries_fall_back_to_perturbed_rows_and_bad_ones_are_refused() -> None:
+    n = 3000
+    matrix = spread(n, 16)
+    few = spread(vector_search.MIN_CALIBRATION_QUERIES - 1, 17)
+    _, info = build_approximate_index(matrix, queries=few)
+    assert info["calibrated_on"] == "perturbed catalogue rows"
+    assert info["calibration_queries"] == vector_search.CALIBRATION_QUERIES
+    with pytest.raises(ValueError, match="calibration queries have shape"):
+        build_approximate_index(matrix, queries=spread(100, 18, d=8))
