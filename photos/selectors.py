@@ -14,13 +14,18 @@ def recent_photo_embeddings(limit: int = CALIBRATION_PHOTOS) -> np.ndarray:
     """(m, d) float32: the encoder embeddings of up to `limit` of the latest analysed photos, those of the
     latest photo's encoder only (embedding_model); (0, 0) when there are none. What real queries look
     like, for calibrating the track index's approximate search (inference.adapter.current_index)."""
-    latest = Photo.objects.exclude(embedding=None).exclude(embedding_model="").order_by("-created_at").first()
+    latest = (
+        Photo.objects.exclude(embedding=None)
+        .exclude(embedding_model="")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
     if latest is None:
         return np.zeros((0, 0), dtype=np.float32)
     stored = (
         Photo.objects.filter(embedding_model=latest.embedding_model)
         .exclude(embedding=None)
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
         .values_list("embedding", flat=True)[:limit]
     )
     vectors = [np.frombuffer(bytes(e), dtype=np.float32) for e in stored if e is not None]

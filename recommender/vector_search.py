@@ -31,6 +31,7 @@ A caller with real queries can pass them instead (build's calibration_queries).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Mapping
@@ -193,10 +194,7 @@ def reranked_search(
     row first)."""
     depth = min(len(matrix), RERANK * k)
     # Per-call parameters, not index.nprobe: threads may share the index.
-    params = None
-    if nprobe is not None:
-        params = faiss.SearchParametersIVF()
-        params.nprobe = nprobe
+    params = None if nprobe is None else _ivf_parameters(nprobe)
     _, proposed = index.search(np.ascontiguousarray(queries, dtype=np.float32), depth, params=params)
     out = []
     for q, found in zip(queries, proposed, strict=True):
@@ -205,6 +203,15 @@ def reranked_search(
         best = np.argsort(-sims, kind="stable")[:k]
         out.append((rows[best], sims[best]))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _ivf_parameters(nprobe: int) -> faiss.SearchParametersIVF:
+    """One read-only parameter object per nprobe, shared by every search (and thread): making one per
+    call cost more than a tenth of a millisecond (a fifth of a whole search at 1M tracks)."""
+    params = faiss.SearchParametersIVF()
+    params.nprobe = nprobe
+    return params
 
 
 def perturbed_queries(matrix: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -59,10 +59,12 @@ def served(
     build = engine.build_catalogue
 
     def recording_build(
-        rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned"
+        rows: Sequence[TrackRow] | TrackBlocks,
+        version: str = "unversioned",
+        photo_embeddings: np.ndarray | None = None,
     ) -> TrackCatalogue:
         builds.append(version)
-        return build(rows, version)
+        return build(rows, version, photo_embeddings)
 
     monkeypatch.setattr(engine, "build_catalogue", recording_build)
     adapter.reset()
@@ -118,11 +120,15 @@ def test_one_process_builds_a_version_while_another_waits_for_it(served, tmp_pat
     build = engine.build_catalogue
     record = tmp_path / "record.txt"
 
-    def slow_build(rows: Sequence[TrackRow] | TrackBlocks, version: str = "unversioned") -> TrackCatalogue:
+    def slow_build(
+        rows: Sequence[TrackRow] | TrackBlocks,
+        version: str = "unversioned",
+        photo_embeddings: np.ndarray | None = None,
+    ) -> TrackCatalogue:
         with open(record, "a") as out:
             out.write("build\n")
         time.sleep(1.0)
-        return build(rows, version)
+        return build(rows, version, photo_embeddings)
 
     engine.build_catalogue = slow_build  # type: ignore[method-assign]
     children = [
@@ -151,3 +157,26 @@ def test_a_process_with_the_previous_version_serves_it_while_another_builds(serv
         fcntl.flock(held, fcntl.LOCK_UN)
     assert (version, catalogue) == (old_version, old)
     assert current()[0] == new_version  # once the lock is free, the new version is built and served
+
+
+def test_a_build_reads_the_photo_embeddings_it_calibrates_on_and_a_reuse_does_not(
+    served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, builds = served
+    engine = adapter.engine()
+    given: list[np.ndarray | None] = []
+    monkeypatch.setattr(engine, "calibration_queries", lambda photos: given.append(photos) or {})
+    reads: list[int] = []
+
+    def photos() -> np.ndarray:
+        reads.append(1)
+        return np.ones((3, 4), dtype=np.float32)
+
+    rows = grid_rows(10, 3)
+    blocks = [vars(TrackColumns.from_rows(rows))]
+    version, _ = adapter.current_index(CATALOGUE_VERSION, lambda: blocks, photos)
+    assert builds == [version] and reads == [1]
+    assert len(given) == 1 and given[0] is not None and given[0].shape == (3, 4)
+    adapter.forget_index()  # another process finds it saved: no build, no read of the photos
+    again, _ = adapter.current_index(CATALOGUE_VERSION, lambda: blocks, photos)
+    assert again == version and reads == [1] and builds == [version]

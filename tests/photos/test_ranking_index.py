@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from catalogue.importer import import_tracks
@@ -30,9 +31,11 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     built: list[str] = []
     build = engine.build_catalogue
 
-    def recording_build(rows: Sequence[TrackRow], version: str = "unversioned") -> TrackCatalogue:
+    def recording_build(
+        rows: Sequence[TrackRow], version: str = "unversioned", photo_embeddings: np.ndarray | None = None
+    ) -> TrackCatalogue:
         built.append(version)
-        return build(rows, version)
+        return build(rows, version, photo_embeddings)
 
     monkeypatch.setattr(engine, "build_catalogue", recording_build)
     adapter.reset()

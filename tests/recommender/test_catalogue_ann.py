@@ -296,3 +296,25 @@ def test_too_few_calibration_queries_fall_back_to_perturbed_rows_and_bad_ones_ar
     assert info["calibration_queries"] == vector_search.CALIBRATION_QUERIES
     with pytest.raises(ValueError, match="calibration queries have shape"):
         build_approximate_index(matrix, queries=spread(100, 18, d=8))
+
+
+def test_an_index_saved_before_per_k_calibration_and_calibration_sources_still_loads_and_searches(
+    data, tmp_path: Path
+) -> None:
+    """Format 4 indexes saved by earlier builds carry only nlist and nprobe (no nprobe_by_k, no record of
+    what they were calibrated on): they load, and every search probes their one nprobe."""
+    rows, matrix, queries = data
+    built = build(rows, matrix, approximate_above=1000)
+    directory = built.save(tmp_path / "old")
+    meta = json.loads((directory / "meta.json").read_text())
+    info = meta["approximate"]["emb"]
+    meta["approximate"]["emb"] = {"nlist": info["nlist"], "nprobe": info["nprobe"], "rerank": 2}
+    (directory / "meta.json").write_text(json.dumps(meta))
+    loaded = TrackCatalogue.load(directory)
+    index = loaded.vector_index("emb")
+    for q in queries[:10]:
+        for k in (10, 500):
+            found, sims = loaded.search_vectors("emb", q, k)
+            expected = vector_search.reranked_search(index, matrix, q[None, :], k, info["nprobe"])[0]
+            assert found.tolist() == expected[0].tolist() and np.array_equal(sims, expected[1])
+    assert recall(loaded, matrix, queries) >= 0.9
