@@ -165,7 +165,12 @@ def test_a_build_reads_the_photo_embeddings_it_calibrates_on_and_a_reuse_does_no
     _, builds = served
     engine = adapter.engine()
     given: list[np.ndarray | None] = []
-    monkeypatch.setattr(engine, "calibration_queries", lambda photos: given.append(photos) or {})
+
+    def calibration_queries(photos: np.ndarray | None) -> dict[str, np.ndarray]:
+        given.append(photos)
+        return {}
+
+    monkeypatch.setattr(engine, "calibration_queries", calibration_queries)
     reads: list[int] = []
 
     def photos() -> np.ndarray:
