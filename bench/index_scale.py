@@ -121,16 +121,6 @@ def ms_summary(ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-@functools.cache
-def _eviction_buffer() -> np.ndarray:
-    return np.ones(EVICT_MB * 2**20 // 8)  # allocated on first use: not part of the load's RSS
-
-
-def evict_caches() -> None:
-    """Touch EVICT_MB of other memory (more than this CPU's L2 and L3 caches)."""
-    _eviction_buffer().sum()
-
-
 # --- vectors --------------------------------------------------------------------------------------------
 
 
@@ -554,13 +544,14 @@ def search_one(
             }
             if key == main_set:
                 # A worker searches between other work (decode, the encoder) that evicts the CPU caches.
-                cold = []
+                cold, other_memory = [], np.ones(EVICT_MB * 2**20 // 8)  # more than the L2 and L3 caches
                 for q in queries:
-                    evict_caches()
+                    other_memory.sum()
                     t = time.perf_counter()
                     catalogue.search_vectors(name, q, k)
                     cold.append((time.perf_counter() - t) * 1000)
                 row[f"{key}_k{k}"]["after_cache_eviction"] = ms_summary(cold)
+                del other_memory
     del flat
     if approximate:
         index = faiss.extract_index_ivf(catalogue.approximate[name])
