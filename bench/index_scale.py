@@ -38,9 +38,15 @@ Per size, in subprocesses (memory is per process; peak RSS is the process's VmHW
           representation with FAISS on one thread, as the engine searches: search_vectors ms p50/p95 and
           recall@10 against exact search (rows tied with the exact 10th count as hits) per query set, the
           same at k 500 (the engine's candidate pool) on the photos (or held-out tracks), exact
-          IndexFlatIP timed on the same queries interleaved (--exact-queries of each set) and the ratio,
-          RSS after the queries, and an nprobe sweep around the calibrated value. Targets: recall@10
-          >= 0.95 in <= 2 ms, build <= 3 GB peak, load <= 300 MB.
+          IndexFlatIP timed on the first --exact-queries of each set after ours (not interleaved: each
+          0.5 GB scan would leave our next search cache-cold) and the ratio; on the photos, ours again
+          with EVICT_MB of other memory read before each search ("after_cache_eviction": a worker
+          searches after decoding and encoding a photo); RSS after the queries, and an nprobe sweep
+          around the calibrated value. Targets: recall@10 >= 0.95 in <= 2 ms, build <= 3 GB peak, load
+          <= 300 MB.
+Calibration (real vectors): --calibration-photos OASIS photos, embeddings only, turned into each
+strategy's queries as the index service does with stored photos (Engine.calibration_queries); another
+source than the Emotion6 photos measured. 0: perturbed catalogue rows (vector_search).
 """
 
 from __future__ import annotations
