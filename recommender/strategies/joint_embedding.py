@@ -66,7 +66,7 @@ class JointEmbedding(UsesHeads):
     ) -> StrategyResult:
         tracks = catalogue.vectors[VECTORS]
         cosine = dot_rows(tracks, self.project(photo).astype(np.float32), candidate_idx)
-        seen = dot_rows(np.abs(tracks), np.ones(tracks.shape[1], np.float32), candidate_idx) > 1e-6
+        seen = catalogue.vector_seen(VECTORS)[candidate_idx]
         scores = np.where(seen, np.clip((cosine + 1.0) / 2.0, 0.0, 1.0), 0.0).astype(np.float64)
         return StrategyResult(
             scores, lambda positions: [f"emotion-aligned match {s:.2f}" for s in scores[positions]], seen=seen
