@@ -24,14 +24,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# (label, module, attribute path, top level): the top-level stages do not nest inside each other.
+# (label, module, attribute path, top level): the top-level stages do not nest inside each other. A label
+# may name several functions (one tree has one, another the other; a call of one inside the other counts
+# once).
 STAGES: tuple[tuple[str, str, str, bool], ...] = (
     ("claim", "photos.services.run_statements", "claim_returning", True),
     ("decode", "inference.adapter", "decode_photo", True),
     ("registry_read", "registry.serving", "use_active_versions", True),
     ("analyse", "recommender.pipeline", "Engine.analyse_each", True),
     ("  resize_normalise", "recommender.encoders", "EfficientNetLiteEncoder.preprocess", False),
+    ("  resize_normalise", "recommender.encoders", "EfficientNetLiteEncoder.preprocess_nchw", False),
     ("  encoder", "recommender.encoders", "EfficientNetLiteEncoder._run", False),
+    ("  encoder", "recommender.encoders", "EfficientNetLiteEncoder._run_onnx", False),
     ("  colour_stats", "recommender.photo_inputs", "colour_stats", False),
     ("  mood_model", "recommender.mood", "MoodModel.predict", False),
     ("  imagenet_labels", "recommender.pipeline", "top_labels", False),
@@ -64,7 +68,7 @@ class WorkerStages:
         self.queries = 0
         self._patched: list[tuple[Any, str, Any]] = []
         self._depth: dict[str, int] = defaultdict(int)
-        self.top_level = [label for label, *_, top in STAGES if top]
+        self.top_level = list(dict.fromkeys(label for label, *_, top in STAGES if top))
 
     def _wrap(self, label: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -122,7 +126,7 @@ class WorkerStages:
         """Per run: wall ms and CPU ms of each stage (the CPU figure is the steadier one on a busy
         machine), calls and database statements."""
         n = max(1, self.runs)
-        labels = [label for label, *_ in STAGES if label in self.seconds]
+        labels = list(dict.fromkeys(label for label, *_ in STAGES if label in self.seconds))
 
         def per_run(seconds: dict[str, float], total: float) -> dict[str, float]:
             ms = {label: round(1000 * seconds[label] / n, 3) for label in labels}
