@@ -48,8 +48,21 @@ class JointEmbedding(UsesHeads):
         # /2: tracks the projection cannot see get a zero vector.
         return f"{self.vectors_name}/2:{self.model.fingerprint}"
 
+    # (embedding, heads model, projection) of the photo last projected
+    _last_projection: tuple[object, object, np.ndarray] | None = None
+
     def project(self, photo: PhotoAnalysis) -> np.ndarray:
-        return self.model.project_photos(np.asarray(photo.embedding)[None, :])[0]
+        """The photo in the joint space (read-only). A request projects its photo for the candidate search
+        and again for the scores: the second time it is the photo last projected, and is not computed
+        again (held by identity, so a new embedding or heads model is always projected)."""
+        model, embedding = self.model, photo.embedding
+        last = self._last_projection
+        if last is not None and last[0] is embedding and last[1] is model:
+            return last[2]
+        projected = model.project_photos(np.asarray(embedding)[None, :])[0]
+        projected.flags.writeable = False
+        self._last_projection = (embedding, model, projected)
+        return projected
 
     def candidates(
         self, photo: PhotoAnalysis, target: tuple[float, float], catalogue: TrackCatalogue, k: int
