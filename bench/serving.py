@@ -1,6 +1,6 @@
 """The serving paths of the inference-service issue, measured side by side against another commit.
 
-    python bench/serving.py [--against REV] [--only NAME[,NAME]] [--photos 200] [--catalogue CSV]
+    python bench/serving.py [--against REV] [--only NAME[,NAME]] [--photos 200] [--postgres URL]
 
 For this checkout and (with --against, default the last commit before the issue's work) a worktree of
 REV, each in its own scratch SQLite database with the same 28k-track catalogue, it prints one JSON object
@@ -474,6 +474,11 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(MEASURES))
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--postgres",
+        default=POSTGRES,
+        help="PostgreSQL URL whose database name prefixes the scratch databases (one per tree)",
+    )
     args = parser.parse_args()
     images = sorted((SHARED / "emotion6" / "images").rglob("*.jpg"))
     if not images or not CATALOGUE.exists():
@@ -514,7 +519,7 @@ def main() -> None:
         if "whole_catalogue" in only:
             bench_whole_catalogue(trees, photos[:20])
         if "worker" in only:
-            bench_worker(trees, photos[:101], POSTGRES if postgres_answers(POSTGRES) else None)
+            bench_worker(trees, photos[:101], args.postgres if postgres_answers(args.postgres) else None)
         if "cold_start" in only:
             demo = REPO / "demo" / "catalogue.csv"
             bench_cold_start(trees, photos[0], [("demo", demo, False), ("tidytuesday", CATALOGUE, True)])
