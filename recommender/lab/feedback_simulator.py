@@ -25,9 +25,11 @@ global reranker, with the per-user terms, and with the track corrections as well
 learned, whether or not the gate would keep it; "served" is what the gate kept). Track corrections reach
 the simulator's ranking through the reranker's features only: the engine's top 50 are computed once,
 from the catalogue's labels. Ratings that are random or adversarial (the truth inverted) go through the
-same gate and should be refused. The gate's offline check (--check) is the registry's: the shipped fixed
-offline evaluation (rerank_offline.py) less the photos of the themes measured here, so the gate never sees
-them ("offline", the default); or the hidden truth of the photos the ratings came from ("seen").
+same gate and should be refused (at 2,000 and 10,000 ratings), and the per-user terms and track
+corrections learned beside them should not be kept. The gate's offline check (--check) is the registry's:
+the shipped fixed offline evaluation (rerank_offline.py) less the photos of the themes measured here, so
+the gate never sees them ("offline", the default); or the hidden truth of the photos the ratings came
+from ("seen").
 Prints one JSON object.
 """
 
@@ -239,10 +241,14 @@ def main() -> None:
             )
         report[f"after_{n}_ratings"] = entry
     for mode in ("random", "adversarial"):
-        outcome = train_and_judge(
-            simulate(world, out, seen, 2000, mode, args.seed + 7), None, f"sim-{mode}", check
-        )
-        report[f"{mode}_2000_ratings"] = judged(outcome)
+        for n in (2000, 10000):
+            data = simulate(world, out, seen, n, mode, args.seed + 7)
+            outcome = train_and_judge(data, None, f"sim-{mode}", check)
+            entry = judged(outcome)
+            if outcome.reranker is not None:  # what the learners beside it would keep (they should not)
+                learned = learn_beside(outcome.reranker, data, out.catalogue.arousal_stats)
+                entry["beside_global"] = learned.metrics
+            report[f"{mode}_{n}_ratings"] = entry
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
 

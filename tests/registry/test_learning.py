@@ -15,7 +15,7 @@ from catalogue.models import Track
 from inference import adapter
 from photos.models import Feedback, Run, RunItem
 from photos.services.runs import ranking_index
-from recommender.lab import track_mood_training
+from recommender.lab import rating_learners, track_mood_training
 from recommender.mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD
 from recommender.user_terms import MIN_RATINGS
 from registry import serving, training
@@ -108,7 +108,9 @@ def three_users():
     plain, inverted, few = UserFactory.create(), UserFactory.create(), UserFactory.create()
     others = [UserFactory.create() for _ in range(2)]
     rated = [(u, same_quadrant, 20) for u in (plain, *others)]
-    rate([*rated, (inverted, opposite_valence, 20), (few, same_quadrant, 2)], tracks)
+    # The inverted user's held-out runs must be enough for their terms' gain to show with the keep rule's
+    # 95% confidence (rating_learners): a mean over four users, three of whom gain nothing.
+    rate([*rated, (inverted, opposite_valence, 60), (few, same_quadrant, 2)], tracks)
     return plain, inverted, few
 
 
@@ -142,17 +144,42 @@ def test_deleting_an_account_deletes_its_terms_and_the_next_training_run_learns_
     assert UserTerms.objects.filter(version=first, user=inverted).exists()
     assert serving.active().user_weights(inverted.pk) is not None
     inverted_pk = inverted.pk
+    inverted_ratings = Feedback.objects.filter(user=inverted).count()
     inverted.delete()
     assert not UserTerms.objects.filter(user_id=inverted_pk).exists()
     # Never served again, even by the version it was in.
     assert serving.active().user_weights(inverted_pk) is None
     second = retrain_now()
-    assert second.data_snapshot["ratings_used"] == first.data_snapshot["ratings_used"] - 200
+    assert second.data_snapshot["ratings_used"] == first.data_snapshot["ratings_used"] - inverted_ratings
     assert second.metrics["users_with_terms"] == first.metrics["users_with_terms"] - 1
     assert not UserTerms.objects.filter(version=second, user_id=inverted_pk).exists()
 
 
-def test_track_corrections_move_mislabelled_tracks_toward_their_truth_in_the_served_index() -> None:
+@pytest.fixture
+def corrections_kept(monkeypatch) -> None:
+    """The keep rule says yes to the corrections (in these small worlds their held-out gain is within the
+    noise: test_track_corrections_without_a_confident_gain_are_not_kept), so that what a kept correction
+    does can be tested."""
+    monkeypatch.setattr(rating_learners, "auc_gain_lower_bound", lambda *args: 1.0)
+
+
+def test_track_corrections_without_a_confident_gain_are_not_kept() -> None:
+    tracks = labelled_tracks(n=20, mislabel=0.25)
+    users = [UserFactory.create() for _ in range(4)]
+    rate([(u, same_quadrant, 12) for u in users], tracks, seed=3)
+    version = retrain_now()
+    assert version.status == "active", version.reason
+    assert version.metrics["track_moods_learned"] >= 10
+    assert version.metrics["track_moods_gain_lower_bound"] <= 0, version.metrics
+    assert not version.metrics["track_moods_kept"] and "track_moods.json" not in version.files
+    served = serving.active()
+    assert served.reranker is not None and served.reranker.track_moods is None
+    assert served.catalogue is ranking_index()[1]  # the catalogue's own positions
+
+
+def test_track_corrections_move_mislabelled_tracks_toward_their_truth_in_the_served_index(
+    corrections_kept,
+) -> None:
     tracks = labelled_tracks(n=20, mislabel=0.25)
     users = [UserFactory.create() for _ in range(4)]
     rate([(u, same_quadrant, 12) for u in users], tracks, seed=3)
@@ -177,7 +204,7 @@ def test_track_corrections_move_mislabelled_tracks_toward_their_truth_in_the_ser
     assert closer > 2 * farther, (closer, farther)
 
 
-def test_ratings_of_tracks_taken_out_are_skipped_counted_and_move_no_track() -> None:
+def test_ratings_of_tracks_taken_out_are_skipped_counted_and_move_no_track(corrections_kept) -> None:
     tracks = labelled_tracks(n=20, mislabel=0.25)
     users = [UserFactory.create() for _ in range(4)]
     rate([(u, same_quadrant, 12) for u in users], tracks, seed=3)
