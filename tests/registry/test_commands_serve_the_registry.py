@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
 
