@@ -12,7 +12,12 @@ from recommender.catalogue_index import TrackCatalogue
 from recommender.lab import track_mood_training as tm
 from recommender.lab import user_terms_training as ut
 from recommender.lab.rating_learners import learn_beside
-from recommender.lab.rerank_training import RatingSet, fit_logistic, within_user_auc_gain_lower_bound
+from recommender.lab.rerank_training import (
+    RatingSet,
+    fit_logistic,
+    weighted_auc_per_user,
+    within_user_auc_gain_lower_bound,
+)
 from recommender.reranker import Reranker, feature_names
 from recommender.track_moods import TrackMoods
 from recommender.types import TrackRow
@@ -156,6 +161,23 @@ def test_a_reranker_with_terms_and_corrections_survives_a_save(tmp_path) -> None
     assert "track_moods.json" in files and loaded.track_moods == candidate.track_moods
     assert loaded.personal is not None and loaded.personal.scale_a == candidate.personal.scale_a
     assert list(FEATURES) == loaded.personal.to_json()["features"]
+
+
+def test_each_users_weighted_auc_at_once_equals_scikit_learns_per_user() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    users, labels = rng.integers(30, size=n), rng.integers(0, 2, n)
+    scores = np.round(rng.normal(size=n), 1)  # with ties
+    weights = rng.integers(0, 3, n).astype(np.float64)  # as a bootstrap draws them
+    got, valid = weighted_auc_per_user(scores, labels, users)(weights)
+    assert valid.sum() >= 25
+    for k, user in enumerate(np.unique(users)):
+        rows = (users == user) & (weights > 0)
+        if valid[k]:
+            expected = roc_auc_score(labels[rows], scores[rows], sample_weight=weights[rows])
+            assert got[k] == pytest.approx(expected, abs=1e-12)
 
 
 def test_the_within_user_gain_bound_is_positive_only_for_a_gain_beyond_the_noise_of_the_runs() -> None:
