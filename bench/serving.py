@@ -1,6 +1,6 @@
 """The serving paths of the inference-service issue, measured side by side against another commit.
 
-    python bench/serving.py [--against REV] [--only NAME[,NAME]] [--photos 200] [--catalogue CSV]
+    python bench/serving.py [--against REV] [--only NAME[,NAME]] [--photos 200] [--postgres URL]
 
 For this checkout and (with --against, default the last commit before the issue's work) a worktree of
 REV, each in its own scratch SQLite database with the same 28k-track catalogue, it prints one JSON object
@@ -14,7 +14,10 @@ per line as it goes (flushed), each with both figures and their ratio (new / old
 - whole_catalogue: Engine.recommend with top_k = catalogue size, in one process, ms per photo (the new
   code returns a lazy Ranking: reported both as returned and with every entry read).
 - worker: the worker's task from a stored photo to its items written (decode, models, ranking, one
-  transaction), ms per photo, on SQLite and (when it answers) PostgreSQL.
+  transaction), with the deployed settings (DJANGO_DEBUG=0), wall and process CPU ms per photo, on SQLite
+  and (when it answers) PostgreSQL; per tree, where the time goes (`stages`: wall and CPU ms per stage
+  and database statements per run, from bench/worker_stages.py, on a second set of runs of the same
+  photos); and whether both trees stored identical results for every photo (`identical_results`).
 - cold_start: a run waits in the broker while a fresh Celery worker (solo pool, preloading) starts, on the
   demo catalogue (no index yet) and on the 28k one (index already built): the time from the worker's
   "ready" log line to that run done, a warm run's time from dispatch to done, and the worker's RSS.
@@ -80,9 +83,9 @@ class Tree:
             check=True,
         )
 
-    def shell(self, code: str, database: str | None = None) -> dict[str, object]:
+    def shell(self, code: str, database: str | None = None, **env: str) -> dict[str, object]:
         """Run code in `manage.py shell`; its last printed line is JSON."""
-        out = self.manage("shell", "-v", "0", "-c", textwrap.dedent(code), database=database).stdout
+        out = self.manage("shell", "-v", "0", "-c", textwrap.dedent(code), database=database, **env).stdout
         return json.loads(out.strip().splitlines()[-1])
 
     def prepare(self, catalogue: Path, database: str | None = None) -> None:
@@ -239,7 +242,7 @@ WORKER_TASK = {
 }
 
 WORKER_CODE = """
-    import importlib, io, json, time
+    import importlib, io, json, sys, time
     from unittest import mock
     from accounts.models import User
     task = getattr(importlib.import_module(TASK_MODULE), TASK)
@@ -247,47 +250,120 @@ WORKER_CODE = """
     runs = importlib.import_module(RUNS_MODULE)
     Run = getattr(importlib.import_module(MODELS_MODULE), RUN_MODEL)
     user = User.objects.create_user(f"bench-{time.time_ns()}", password="x")
-    made = []
-    with mock.patch.object(runs, "dispatch", lambda pk: True):
-        for i, path in enumerate(PATHS):
-            photo = store_photo(user, io.BytesIO(open(path, "rb").read()), f"{i}.jpg")
-            made.append(runs.create_run(photo, user, top_k=10).pk)
+
+    def make_runs():
+        made = []
+        with mock.patch.object(runs, "dispatch", lambda pk: True):
+            for i, path in enumerate(PATHS):
+                photo = store_photo(user, io.BytesIO(open(path, "rb").read()), f"{i}.jpg")
+                made.append(runs.create_run(photo, user, top_k=10).pk)
+        return made
+
+    made = make_runs()
     task(made[0], worker="bench")  # warm-up: models, index
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     for pk in made[1:]:
         task(pk, worker="bench")
     ms = 1000 * (time.perf_counter() - t) / (len(made) - 1)
+    cpu_ms = 1000 * (time.process_time() - cpu) / (len(made) - 1)
     done = Run.objects.filter(pk__in=made, status="done").count()
-    print(json.dumps({"ms_per_photo": ms, "done": done, "runs": len(made)}))
+    got = {"ms_per_photo": ms, "cpu_ms_per_photo": cpu_ms, "done": done, "runs": len(made)}
+    if RESULTS:  # every run's stored result, in photo order, for the comparison between the trees
+        results = []
+        for run in Run.objects.filter(pk__in=made).order_by("pk").select_related("photo"):
+            items = run.items.order_by("rank").values_list(
+                "track_id", "rank", "score", "strategy_scores", "reasons"
+            )
+            results.append({
+                "status": run.status,
+                "valence": run.valence,
+                "arousal": run.arousal,
+                "emotions": run.emotions,
+                "descriptors": run.descriptors,
+                "mood_summary": run.mood_summary,
+                "engine_version": run.engine_version,
+                "embedding": bytes(run.photo.embedding or b"").hex(),
+                "items": [list(item) for item in items],
+            })
+        open(RESULTS, "w").write(json.dumps(results))
+    if STAGES_DIR:  # the same photos again as new runs, with the stage breakdown (bench/worker_stages.py)
+        sys.path.insert(0, STAGES_DIR)
+        from worker_stages import WorkerStages
+        stages = WorkerStages()
+        again = make_runs()
+        task(again[0], worker="bench")
+        with stages:
+            for pk in again[1:]:
+                with stages.run():
+                    task(pk, worker="bench")
+        got["stages"] = stages.summary()
+    print(json.dumps(got))
 """
 
 
+def compare_results(new_file: Path, old_file: Path) -> dict[str, object]:
+    """Whether both trees stored the same result for every photo (mood, emotions, words, embedding, the
+    ranked tracks with their scores and reasons); where the first difference is when not."""
+    new, old = json.loads(new_file.read_text()), json.loads(old_file.read_text())
+    differing = [i for i, (a, b) in enumerate(zip(new, old, strict=False)) if a != b]
+    out: dict[str, object] = {
+        "identical_results": len(new) == len(old) and not differing,
+        "runs_compared": min(len(new), len(old)),
+        "runs_differing": len(differing),
+    }
+    if differing:
+        a, b = new[differing[0]], old[differing[0]]
+        out["first_difference"] = {
+            "run": differing[0],
+            "fields": sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)),
+        }
+    return out
+
+
 def bench_worker(trees: list[Tree], photos: list[str], postgres: str | None) -> None:
+    """The worker task as deployed (DJANGO_DEBUG=0: no query logging), on SQLite and PostgreSQL: wall and
+    process CPU ms per photo, where the time goes in this checkout (stages: wall and CPU ms per stage,
+    database statements per run), and whether both trees stored the same result for every photo."""
     databases = [("sqlite", None)] + ([("postgresql", postgres)] if postgres else [])
     for name, url in databases:
-        record: dict[str, object] = {"measure": "worker_task", "database": name, "photos": len(photos) - 1}
+        record: dict[str, object] = {
+            "measure": "worker_task",
+            "database": name,
+            "photos": len(photos) - 1,
+            "django_debug": False,
+        }
+        stages: dict[str, object] = {}
+        results: dict[str, Path] = {}
         for tree in trees:
             database = None
             if url:
                 database = f"{url}_{tree.label}"
                 recreate_postgres(database)
                 tree.prepare(CATALOGUE, database)
+            results[tree.label] = tree.scratch / f"worker-results-{name}.json"
             task_module, task, photos_module, runs_module, models_module, model = WORKER_TASK[tree.new_layout]
             preamble = (
                 f"PATHS = {photos!r}\nTASK_MODULE = {task_module!r}\nTASK = {task!r}\n"
                 f"PHOTOS_MODULE = {photos_module!r}\nRUNS_MODULE = {runs_module!r}\n"
                 f"MODELS_MODULE = {models_module!r}\nRUN_MODEL = {model!r}\n"
+                f"RESULTS = {str(results[tree.label]) if tree.new_layout else ''!r}\n"
+                f"STAGES_DIR = {str(REPO / 'bench') if tree.new_layout else ''!r}\n"
             )
-            got = tree.shell(preamble + textwrap.dedent(WORKER_CODE), database=database)
-            record[f"{tree.label}_ms_per_photo"] = round(float(got["ms_per_photo"]), 2)  # type: ignore[arg-type]
+            got = tree.shell(preamble + textwrap.dedent(WORKER_CODE), database=database, **DEPLOYED)
+            for key in ("ms_per_photo", "cpu_ms_per_photo"):
+                record[f"{tree.label}_{key}"] = round(float(got[key]), 2)  # type: ignore[arg-type]
             record[f"{tree.label}_done"] = got["done"]
+            if "stages" in got:
+                stages[tree.label] = got["stages"]
             if database:
                 drop_postgres(database)
         if len(trees) == 2:
-            record["new_vs_old"] = ratio(
-                float(record[f"{trees[0].label}_ms_per_photo"]),  # type: ignore[arg-type]
-                float(record[f"{trees[1].label}_ms_per_photo"]),  # type: ignore[arg-type]
-            )
+            new, old = trees[0].label, trees[1].label
+            for key, field in (("new_vs_old", "ms_per_photo"), ("new_vs_old_cpu", "cpu_ms_per_photo")):
+                record[key] = ratio(float(record[f"{new}_{field}"]), float(record[f"{old}_{field}"]))  # type: ignore[arg-type]
+            if all(path.exists() for path in results.values()):
+                record.update(compare_results(results[new], results[old]))
+        record["stages"] = stages
         emit(record)
 
 
@@ -384,6 +460,8 @@ def _rss_mb(pid: int) -> float:
 
 
 CATALOGUE = SHARED / "spotify_songs" / "spotify_songs.csv"
+# The worker's settings as deployed (docker-compose.yml): no DEBUG, so Django logs no queries.
+DEPLOYED = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-only-not-a-secret"}
 POSTGRES = "postgres://postgres@127.0.0.1:5432/photophone_bench_serving"
 MEASURES = ("recommend", "side_by_side", "whole_catalogue", "worker", "cold_start")
 
@@ -396,6 +474,11 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(MEASURES))
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--postgres",
+        default=POSTGRES,
+        help="PostgreSQL URL whose database name prefixes the scratch databases (one per tree)",
+    )
     args = parser.parse_args()
     images = sorted((SHARED / "emotion6" / "images").rglob("*.jpg"))
     if not images or not CATALOGUE.exists():
@@ -436,7 +519,7 @@ def main() -> None:
         if "whole_catalogue" in only:
             bench_whole_catalogue(trees, photos[:20])
         if "worker" in only:
-            bench_worker(trees, photos[:101], POSTGRES if postgres_answers(POSTGRES) else None)
+            bench_worker(trees, photos[:101], args.postgres if postgres_answers(args.postgres) else None)
         if "cold_start" in only:
             demo = REPO / "demo" / "catalogue.csv"
             bench_cold_start(trees, photos[0], [("demo", demo, False), ("tidytuesday", CATALOGUE, True)])

@@ -273,6 +273,12 @@ RUN_STALE_AFTER_SECONDS = int(os.environ.get("RUN_STALE_AFTER_SECONDS", str(_RUN
 RUN_REDISPATCH_AFTER_SECONDS = int(os.environ.get("RUN_REDISPATCH_AFTER_SECONDS", "5"))
 # A run sent to the broker but not picked up by any worker within this time is failed (it can be retried).
 RUN_PENDING_TIMEOUT_SECONDS = int(os.environ.get("RUN_PENDING_TIMEOUT_SECONDS", "600"))
+# PostgreSQL: a worker's run writes (the claim, the result) commit without waiting for the WAL to reach
+# the disk (synchronous_commit off for those transactions only: an fsync is about 4 ms here, two per run).
+# Visible to every session at once; a database server crash may lose the last fraction of a second of
+# them, which leaves a run pending (re-sent) or running (failed as a lost worker, retryable): the same
+# promise as SQLite's synchronous=NORMAL above. 0 waits for the disk on every run write.
+RUN_WRITES_ASYNC_COMMIT = env_bool("RUN_WRITES_ASYNC_COMMIT", True)
 # Fault injection for tests only: the worker sleeps this long before analysing (0 = off).
 RUN_FAULT_DELAY_SECONDS = float(os.environ.get("PHOTOPHONE_RUN_FAULT_DELAY", "0"))
 # Tracks added as audio: upload limit, and when a still-pending analysis is sent to the workers again.

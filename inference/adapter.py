@@ -48,7 +48,8 @@ from recommender.heads.model import DEFAULT_HEADS_DIR, load_heads, rank_photos_f
 from recommender.model_cache import MODELS
 from recommender.photo_inputs import decode_photo
 from recommender.pipeline import Engine, EngineConfig, get_engine, lift_target
-from recommender.reranker import Reranker, pool_size, rerank
+from recommender.ranking import Ranking
+from recommender.reranker import Reranker, pool_size, reordered_head, rerank
 from recommender.track_columns import TrackBlocks, TrackColumns
 from recommender.types import FeedbackItem, PhotoAnalysis, RankedTrack, TrackFilter, TrackRow
 
@@ -56,9 +57,11 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "MIN_SECONDS",
     "AudioError",
     "AudioReading",
+    "Engine",
     "FeedbackItem",
     "PhotoAnalysis",
     "RankedTrack",
+    "Ranking",
     "Reranker",
     "TrackCatalogue",
     "TrackFilter",
@@ -70,6 +73,7 @@ __all__ = [  # what Django code may use of the engine, besides the functions bel
     "photo_arousal_from_words",
     "plain_reason",
     "pool_size",
+    "reordered_head",
     "rerank",
     "strategy_label",
 ]

@@ -68,6 +68,8 @@ FORMAT = "photophone-catalogue/4"
 # the mapped file). IO_FLAG_MMAP reads IVF lists through OnDiskInvertedLists instead: 28x slower
 # searches (2.8 ms instead of 0.1 ms for nprobe 32 over 60k 12-d vectors, faiss 1.15).
 _MMAP_FLAG = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP)
+# Rows per step when a representation's matrix is read whole (vector_seen).
+_SEEN_CHUNK = 65_536
 
 # Computes one (n, d) float32 matrix for the rows of a catalogue (one row of output per track).
 TrackRepresentation = Callable[[Sequence[TrackRow]], np.ndarray]
@@ -236,6 +238,25 @@ class TrackCatalogue:
             if len(matrix) and name not in self.on_gpu:
                 self.on_gpu[name] = exact_gpu_index(np.asarray(matrix, dtype=np.float32))
         return True
+
+    def vector_seen(self, name: str) -> np.ndarray:
+        """(n,) bool: the tracks whose `name` vector is not all zeros (a strategy that reads the vectors
+        abstains for the others). Computed once per catalogue object, in chunks (the matrix may be
+        memory-mapped), instead of an absolute-value copy of the whole matrix for every photo."""
+        seen = self._seen_by_name.get(name)
+        if seen is None:
+            matrix = self.vectors[name]
+            ones = np.ones(matrix.shape[1], dtype=np.float32)
+            seen = np.zeros(len(matrix), dtype=bool)
+            for start in range(0, len(matrix), _SEEN_CHUNK):
+                chunk = np.abs(np.asarray(matrix[start : start + _SEEN_CHUNK]))
+                seen[start : start + len(chunk)] = chunk @ ones > 1e-6
+            self._seen_by_name[name] = seen
+        return seen
+
+    @functools.cached_property
+    def _seen_by_name(self) -> dict[str, np.ndarray]:
+        return {}
 
     def vector_index(self, name: str) -> faiss.Index:
         """The approximate index of `name` (KeyError for a representation searched exactly)."""

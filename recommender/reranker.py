@@ -179,18 +179,18 @@ def pool_size(top_k: int) -> int:
     return max(top_k, POOL)
 
 
-def rerank(
+def pool_scores(
     ranking: Ranking,
+    n: int,
     photo_va: tuple[float, float],
     catalogue: TrackCatalogue,
     reranker: Reranker,
-    top_k: int,
     user_weights: np.ndarray | None = None,
-) -> list[RankedTrack]:
-    """The top_k of the ranking's scored tracks by the reranker's score (kept under SCORE_KEY in each
-    track's strategy scores; its score stays the engine's). Tracks with no mood position keep following.
-    user_weights: the terms of the user whose run this is (user_terms.py), when they have some."""
-    n = min(ranking.scored, len(ranking))
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reranker's scores of the ranking's first n scored tracks (higher is better), and each one's row
+    in the catalogue (-1 where the index no longer holds it). user_weights: the terms of the user whose
+    ranking this is (user_terms.py), when they have some."""
+    n = min(n, ranking.scored, len(ranking))
     ids = ranking.track_ids[:n]
     rows = catalogue.row_of([int(t) for t in ids])
     track_va = np.full((n, 2), np.nan)
@@ -204,7 +204,22 @@ def rerank(
         np.asarray(photo_va),
         track_va,
     )
-    scores = reranker.score_for_user(features, user_weights)
+    return reranker.score_for_user(features, user_weights), at
+
+
+def rerank(
+    ranking: Ranking,
+    photo_va: tuple[float, float],
+    catalogue: TrackCatalogue,
+    reranker: Reranker,
+    top_k: int,
+    user_weights: np.ndarray | None = None,
+) -> list[RankedTrack]:
+    """The top_k of the ranking's scored tracks by the reranker's score (kept under SCORE_KEY in each
+    track's strategy scores; its score stays the engine's). Tracks with no mood position keep following.
+    user_weights: the terms of the user whose run this is (user_terms.py), when they have some."""
+    n = min(ranking.scored, len(ranking))
+    scores, at = pool_scores(ranking, n, photo_va, catalogue, reranker, user_weights)
     order = _distinct_artists_first(np.argsort(-scores, kind="stable"), at, catalogue, top_k)
     chosen = []
     for i in order:
@@ -213,6 +228,27 @@ def rerank(
     if top_k > n:
         chosen += ranking[n:top_k]
     return chosen
+
+
+def reordered_head(
+    ranking: Ranking,
+    head: int,
+    photo_va: tuple[float, float],
+    catalogue: TrackCatalogue,
+    reranker: Reranker,
+    user_weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """The scores of the ranking's scored tracks with its first `head` put in the reranker's order, for a
+    caller that ranks by score over a long ranking (a soundtrack's candidates): the head's engine scores,
+    sorted, are handed out best first in the reranker's order. So the order within the head is the
+    reranker's, as in rerank(), while the scores keep the engine's scale (a soundtrack sums them as fit
+    in [0, 1]; a reranker's own scores may be log-odds or unbounded) and the tracks below the head
+    still follow it."""
+    scores = np.array(ranking.scores[: ranking.scored], dtype=np.float64, copy=True)
+    rescored, _ = pool_scores(ranking, head, photo_va, catalogue, reranker, user_weights)
+    n = len(rescored)
+    scores[np.argsort(-rescored, kind="stable")] = np.sort(scores[:n])[::-1]
+    return scores
 
 
 def _distinct_artists_first(

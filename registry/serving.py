@@ -1,5 +1,10 @@
 """What a worker serves: the registry's active version of each kind, picked up without a restart.
 
+active() is the one home of "rank with the registry's active versions", shared by the photo runs'
+worker, `manage.py recommend` and the soundtracks (the command and the web's worker task): the engine with
+the active mood and heads, the index with the active reranker's track corrections, and the reranker with
+the user's own terms (for a user's run; the commands personalise nothing).
+
 use_active_versions() runs before every photo run: one primary-key read of RegistryState; only when its
 number moved does it read the active versions and hand their artifact directories to the engine
 (inference.adapter.serve_artifacts). A trained version's files live in media storage and are copied to a
@@ -7,8 +12,8 @@ local cache directory the first time a process serves them (and again when a fil
 a version whose files cannot be had leaves the process serving what it served before, with a log line.
 
 A reranker version may carry corrections of tracks' mood positions (runs rank with a corrected copy of
-the index: with_track_moods) and per-user terms (read per run for the run's user: user_weights; they
-are rows beside the account, so a deleted account's terms are gone with it).
+the index: with_track_moods) and per-user terms (read per run for the run's user: Served.user_weights;
+they are rows beside the account, so a deleted account's terms are gone with it).
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from catalogue.selectors import active_track_blocks, catalogue_version
 from inference import adapter
-from inference.adapter import PhotoAnalysis, RankedTrack, TrackCatalogue
+from inference.adapter import Engine, PhotoAnalysis, RankedTrack, Reranker, TrackCatalogue
 from registry.models import ModelVersion, RegistryState, UserTerms
 
 logger = logging.getLogger(__name__)
@@ -117,9 +125,68 @@ def forget() -> None:
     _corrected = None
 
 
-def ranking_size(top_k: int) -> int:
-    """How many tracks to ask the engine for: more than top_k when a reranker will choose among them."""
-    return adapter.pool_size(top_k) if adapter.served_reranker() is not None else top_k
+@dataclass(frozen=True)
+class Served:
+    """The registry's active versions as one use reads them (a batch of photo runs, a command, a
+    soundtrack), so that its photos are read and ranked by the same versions."""
+
+    engine: Engine
+    catalogue_version: str
+    catalogue: TrackCatalogue  # with the reranker's corrections of tracks' positions, when it has some
+    reranker: Reranker | None
+    reranker_id: int | None  # its registry row (per-user terms hang on it)
+
+    def user_weights(self, user_id: int | None) -> np.ndarray | None:
+        """The user's own terms for this reranker, when it has per-user terms and the user has some (the
+        row goes with the account)."""
+        if self.reranker is None or self.reranker.personal is None or user_id is None:
+            return None
+        if self.reranker_id is None:
+            return None
+        terms = UserTerms.objects.filter(version_id=self.reranker_id, user_id=user_id)
+        weights = terms.values_list("weights", flat=True).first()
+        return None if weights is None else np.asarray(weights, dtype=np.float64)
+
+    def recommend(
+        self, analysis: PhotoAnalysis, top_k: int, user_id: int | None = None, **options: Any
+    ) -> Sequence[RankedTrack]:
+        """The top_k for the photo: the engine's ranking (options: its feedback, mode, context, ...)
+        reordered by the reranker, with the user's own terms where they have some."""
+        size = adapter.pool_size(top_k) if self.reranker is not None else top_k
+        ranking = self.engine.recommend(analysis, self.catalogue, top_k=size, **options)
+        if self.reranker is None:
+            return ranking
+        weights = self.user_weights(user_id)
+        return adapter.rerank(ranking, analysis.va, self.catalogue, self.reranker, top_k, weights)
+
+    def ranked_scores(
+        self, analysis: PhotoAnalysis, limit: int, head: int, user_id: int | None = None, **options: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A long ranking for the photo as arrays (the scored tracks' ids, best first, and their scores),
+        its first `head` tracks in the reranker's order (recommender.reranker.reordered_head), for a
+        caller that chooses among many candidates by score (a soundtrack)."""
+        ranking = self.engine.recommend(analysis, self.catalogue, top_k=limit, **options)
+        ids = ranking.track_ids[: ranking.scored]
+        if self.reranker is None:
+            return ids, ranking.scores[: ranking.scored]
+        weights = self.user_weights(user_id)
+        scores = adapter.reordered_head(ranking, head, analysis.va, self.catalogue, self.reranker, weights)
+        order = np.argsort(-scores, kind="stable")
+        return ids[order], scores[order]
+
+
+def active() -> Served:
+    """The active versions as committed now, with the index of the active catalogue."""
+    use_active_versions()
+    version, catalogue = adapter.current_index(catalogue_version(), active_track_blocks)
+    reranker = adapter.served_reranker()
+    return Served(
+        adapter.engine(),
+        version,
+        with_track_moods(catalogue),
+        reranker,
+        _served_ids.get("reranker") if reranker is not None else None,
+    )
 
 
 def with_track_moods(catalogue: TrackCatalogue) -> TrackCatalogue:
@@ -132,31 +199,3 @@ def with_track_moods(catalogue: TrackCatalogue) -> TrackCatalogue:
     if _corrected is None or _corrected[0] is not catalogue or _corrected[1] != reranker.version:
         _corrected = (catalogue, reranker.version, reranker.track_moods.apply(catalogue))
     return _corrected[2]
-
-
-def user_weights(user_id: int | None) -> np.ndarray | None:
-    """The user's own terms for the served reranker, when it has per-user terms and the user has some
-    (the row goes with the account)."""
-    reranker = adapter.served_reranker()
-    version_id = _served_ids.get("reranker")
-    if reranker is None or reranker.personal is None or user_id is None or version_id is None:
-        return None
-    terms = UserTerms.objects.filter(version_id=version_id, user_id=user_id)
-    weights = terms.values_list("weights", flat=True).first()
-    return None if weights is None else np.asarray(weights, dtype=np.float64)
-
-
-def rerank(
-    ranked: Sequence[RankedTrack],
-    analysis: PhotoAnalysis,
-    catalogue: TrackCatalogue,
-    top_k: int,
-    user_id: int | None = None,
-) -> Sequence[RankedTrack]:
-    """The engine's ranking reordered by the active reranker (with the user's own terms where they have
-    some), cut to top_k (unchanged without one)."""
-    reranker = adapter.served_reranker()
-    if reranker is None:
-        return ranked
-    weights = user_weights(user_id)
-    return adapter.rerank(ranked, analysis.va, catalogue, reranker, top_k, weights)  # type: ignore[arg-type]

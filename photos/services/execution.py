@@ -34,7 +34,6 @@ from photos.services.runs import (
     WORKER_LOST_MESSAGE,
     claim,
     fail,
-    ranking_index,
 )
 from registry import serving as registry_serving
 
@@ -138,11 +137,8 @@ def execute_claimed(runs: Sequence[Run]) -> None:
     if not readable:
         return
     try:
-        registry_serving.use_active_versions()
-        engine = adapter.engine()
-        analyses = engine.analyse_each(images)
-        version, catalogue = ranking_index()
-        catalogue = registry_serving.with_track_moods(catalogue)
+        served = registry_serving.active()
+        analyses = served.engine.analyse_each(images)
     except Exception:
         logger.exception("runs %s failed", [r.pk for r in readable])
         for run in readable:
@@ -151,22 +147,21 @@ def execute_claimed(runs: Sequence[Run]) -> None:
     for run, analysis in zip(readable, analyses, strict=True):
         if isinstance(analysis, Exception):
             fail(run.pk, UNEXPECTED_MESSAGE)
-        elif catalogue.positioned_count == 0:
+        elif served.catalogue.positioned_count == 0:
             fail(run.pk, EMPTY_CATALOGUE_MESSAGE)
         else:
             try:
-                ranked = engine.recommend(
+                shown = served.recommend(
                     analysis,
-                    catalogue,
-                    top_k=registry_serving.ranking_size(run.top_k),
+                    run.top_k,
+                    run.user_id,
                     feedback=user_feedback(run.user_id),
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                     mood_override=run.chosen_mood,
                     only=track_filter(run.filters),
                 )
-                shown = registry_serving.rerank(ranked, analysis, catalogue, run.top_k, run.user_id)
-                _store_result(run, analysis, shown, adapter.engine_version(), version)
+                _store_result(run, analysis, shown, adapter.engine_version(), served.catalogue_version)
             except Exception:
                 logger.exception("run %s failed", run.pk)
                 fail(run.pk, UNEXPECTED_MESSAGE)

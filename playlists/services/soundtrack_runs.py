@@ -144,11 +144,14 @@ def execute(soundtrack_id: int, worker: str) -> None:
         return
     soundtrack = Soundtrack.objects.select_related("owner").get(pk=soundtrack_id)
     try:
-        moods = _analyse(soundtrack)
+        served = registry_serving.active()
+        moods = _analyse(soundtrack, served)
         n_tracks = soundtrack.n_tracks or max(len(moods), tracks_for_minutes(soundtrack.minutes or 0))
         result = plan(
+            served,
             moods,
             min(n_tracks, MAX_TRACKS),
+            user_id=soundtrack.owner_id,
             feedback=user_feedback(soundtrack.owner_id),
             progress=lambda percent, message: report(soundtrack_id, percent, message),
         )
@@ -160,7 +163,7 @@ def execute(soundtrack_id: int, worker: str) -> None:
         fail(soundtrack_id, UNEXPECTED)
 
 
-def _analyse(soundtrack: Soundtrack) -> list[PhotoMood]:
+def _analyse(soundtrack: Soundtrack, served: registry_serving.Served) -> list[PhotoMood]:
     photos = Photo.objects.in_bulk(soundtrack.photo_ids)
     images = []
     for n, pk in enumerate(soundtrack.photo_ids, start=1):
@@ -177,8 +180,7 @@ def _analyse(soundtrack: Soundtrack) -> list[PhotoMood]:
         except Exception as exc:
             raise SoundtrackError(f"Photo {n} ({photo}) could not be read; upload it again.") from exc
         report(soundtrack.pk, 5 + 20 * n // len(soundtrack.photo_ids), f"Read photo {n} of {len(photos)}")
-    registry_serving.use_active_versions()
-    analyses = adapter.engine().analyse_each(images)
+    analyses = served.engine.analyse_each(images)
     moods = []
     for pk, analysis in zip(soundtrack.photo_ids, analyses, strict=True):
         if isinstance(analysis, Exception):

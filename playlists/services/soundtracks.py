@@ -1,6 +1,10 @@
 """A soundtrack for photos in order: each photo's candidates from the engine, then the sequence
 (recommender/soundtrack.py states the model: stretches, no repeats, bounded steps).
 
+Photos are read and ranked with the model registry's active versions, as photo runs are
+(registry.serving.active): the active mood and heads, the active reranker's track corrections, and the
+reranker itself ordering each photo's best candidates (with the owner's own terms for a user's soundtrack).
+
 Used by `manage.py soundtrack` (photo files, no personalisation) and by the soundtrack worker task
 (soundtrack_runs.py: the user's photos)."""
 
@@ -18,7 +22,7 @@ from catalogue.models import Track
 from inference import adapter
 from inference.adapter import FeedbackItem, PhotoAnalysis, TrackCatalogue
 from photos.services.photos import PhotoRejected, clean_photo_bytes
-from photos.services.runs import EMPTY_CATALOGUE_MESSAGE, ranking_index
+from photos.services.runs import EMPTY_CATALOGUE_MESSAGE
 from recommender.soundtrack import (
     Candidate,
     NoSmoothPath,
@@ -29,6 +33,7 @@ from recommender.soundtrack import (
     sequence,
 )
 from registry import serving as registry_serving
+from registry.serving import Served
 
 MAX_PHOTOS = 100
 MAX_TRACKS = 1000
@@ -84,8 +89,9 @@ def read_photo_file(path: str) -> bytes:
         raise UnreadablePhoto(path, str(exc)) from exc
 
 
-def analyse_files(paths: Sequence[str]) -> list[PhotoMood]:
-    """Every file read and checked first (an unreadable one stops everything, naming it), then analysed."""
+def analyse_files(paths: Sequence[str]) -> tuple[Served, list[PhotoMood]]:
+    """Every file read and checked first (an unreadable one stops everything, naming it, before anything
+    else is read), then analysed with the registry's active versions, returned for plan()."""
     images = []
     for path in paths:
         clean = read_photo_file(path)
@@ -93,14 +99,14 @@ def analyse_files(paths: Sequence[str]) -> list[PhotoMood]:
             images.append(adapter.decode_photo(io.BytesIO(clean)))
         except (UnidentifiedImageError, OSError) as exc:
             raise UnreadablePhoto(path, "the image cannot be decoded") from exc
-    registry_serving.use_active_versions()
-    analyses = adapter.engine().analyse_each(images)
+    served = registry_serving.active()
+    analyses = served.engine.analyse_each(images)
     moods = []
     for path, analysis in zip(paths, analyses, strict=True):
         if isinstance(analysis, Exception):
             raise UnreadablePhoto(path, "the photo could not be analysed")
         moods.append(PhotoMood(path, analysis))
-    return moods
+    return served, moods
 
 
 def tracks_for_minutes(minutes: int) -> int:
@@ -115,13 +121,16 @@ def tracks_for_minutes(minutes: int) -> int:
 
 
 def plan(
+    served: Served,
     photos: Sequence[PhotoMood],
     n_tracks: int,
     *,
+    user_id: int | None = None,
     feedback: Iterable[FeedbackItem] = (),
     progress: Progress | None = None,
 ) -> Plan:
-    """The soundtrack for the photos in order over the whole active catalogue."""
+    """The soundtrack for the photos in order over the whole active catalogue (photos analysed by
+    served.engine). user_id and feedback: the owner's, for a user's soundtrack (none for the command)."""
     if not photos:
         raise SoundtrackError("Choose at least one photo.")
     if len(photos) > MAX_PHOTOS:
@@ -132,23 +141,23 @@ def plan(
         counts = allocate(n_tracks, len(photos))
     except ValueError as exc:
         raise SoundtrackError(f"{exc}.") from exc
-    version, catalogue = ranking_index()
+    version, catalogue = served.catalogue_version, served.catalogue
     positioned = catalogue.positioned_count
     if positioned == 0:
         raise SoundtrackError(EMPTY_CATALOGUE_MESSAGE)
     feedback = list(feedback)
-    engine = adapter.engine()
     # Each photo's ranking of (up to RANKED_LIMIT of) the catalogue, once: its candidates are the best
     # fits plus bridges, the tracks nearest points on the way from the previous photo's tracks to its own
-    # (a smooth step into a photo of another mood is rarely among its best fits).
+    # (a smooth step into a photo of another mood is rarely among its best fits). An active reranker
+    # orders the first `best` of each ranking, the candidates the sequence first draws from.
     top_k = min(positioned, RANKED_LIMIT)
+    best, bridges = max(200, 2 * n_tracks + 50), 40
     rankings = []
     for i, photo in enumerate(photos):
-        ranking = engine.recommend(photo.analysis, catalogue, top_k=top_k, feedback=feedback)
-        rankings.append(Ranked(ranking.track_ids[: ranking.scored], ranking.scores[: ranking.scored]))
+        ids, scores = served.ranked_scores(photo.analysis, top_k, best, user_id, feedback=feedback)
+        rankings.append(Ranked(ids, scores))
         if progress:
             progress(50 + 40 * (i + 1) // len(photos), f"Ranked tracks for photo {i + 1} of {len(photos)}")
-    best, bridges = max(200, 2 * n_tracks + 50), 40
     for attempt in range(3):
         chosen = choose_candidates(catalogue, rankings, best, bridges)
         details = track_details(np.unique(np.concatenate(chosen)))

@@ -25,9 +25,11 @@ global reranker, with the per-user terms, and with the track corrections as well
 learned, whether or not the gate would keep it; "served" is what the gate kept). Track corrections reach
 the simulator's ranking through the reranker's features only: the engine's top 50 are computed once,
 from the catalogue's labels. Ratings that are random or adversarial (the truth inverted) go through the
-same gate and should be refused. The gate's offline check (--check) is the registry's: the shipped fixed
-offline evaluation (rerank_offline.py) less the photos of the themes measured here, so the gate never sees
-them ("offline", the default); or the hidden truth of the photos the ratings came from ("seen").
+same gate and should be refused (at 2,000 and 10,000 ratings), and the per-user terms and track
+corrections learned beside them should not be kept. The gate's offline check (--check) is the registry's:
+the shipped fixed offline evaluation (rerank_offline.py) less the photos of the themes measured here, so
+the gate never sees them ("offline", the default); or the hidden truth of the photos the ratings came
+from ("seen").
 Prints one JSON object.
 """
 
@@ -41,12 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.lab import datasets, rerank_offline
+from recommender.lab import datasets, photo_mood_signal, rerank_offline
 from recommender.lab.rating_learners import learn_beside
 from recommender.lab.rerank_offline import OfflineEval
 from recommender.lab.rerank_training import Outcome, RatingSet, train_and_judge
 from recommender.lab.simulator_data import MOODS, EngineOutputs, engine_outputs, load_catalogue
 from recommender.lab.simulator_world import STRONG_USERS, TRUTHS, USERS, World, seen_photos_check
+from recommender.lab.training import train_mood_sources as tms
+from recommender.lab.training.mood_features import photo_features
 from recommender.reranker import Reranker, rerank
 from recommender.track_moods import TrackMoods
 
@@ -94,20 +98,31 @@ def simulate(world: World, out: EngineOutputs, photos: np.ndarray, n: int, mode:
         labels=np.array([x[4] for x in rows]),
         groups=np.array([x[5] for x in rows]),
         times=np.array([x[6] for x in rows]),
-        extra={"users": np.array([x[7] for x in rows]), "track_ids": np.array([x[8] for x in rows])},
+        extra={
+            "users": np.array([x[7] for x in rows]),
+            "track_ids": np.array([x[8] for x in rows]),
+            "photos": np.array([x[5] // USERS for x in rows]),
+        },
     )
 
 
 def p_at_5(
-    world: World, out: EngineOutputs, photos: np.ndarray, reranker: Reranker | None, terms: dict | None = None
+    world: World,
+    out: EngineOutputs,
+    photos: np.ndarray,
+    reranker: Reranker | None,
+    terms: dict | None = None,
+    moods: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Mean P@5 by each user's truth over these photos: all users, and the strong-taste ones."""
+    """Mean P@5 by each user's truth over these photos: all users, and the strong-taste ones. moods: each
+    photo's reading as the reranker sees it, when not the engine's own (a corrected mood head's)."""
     catalogue = out.catalogue
     if reranker is not None and reranker.track_moods is not None:
         catalogue = reranker.track_moods.apply(catalogue)
     hits = np.zeros((len(photos), USERS))
     for i, p in enumerate(photos):
-        ranking, va = out.rankings[p], out.analyses[p].va
+        ranking = out.rankings[p]
+        va = out.analyses[p].va if moods is None else (float(moods[p, 0]), float(moods[p, 1]))
         if reranker is None:
             shared = [int(t) for t in ranking.track_ids[:5]]
         else:
@@ -136,6 +151,48 @@ def against_truth(world: World, out: EngineOutputs, moods: TrackMoods) -> dict[s
         "true_quadrant_before": world.true_quadrant_share(base),
         "true_quadrant_after": world.true_quadrant_share(moved),
     }
+
+
+def mood_head_signal(
+    reranker: Reranker,
+    data: RatingSet,
+    world: World,
+    out: EngineOutputs,
+    unseen: np.ndarray,
+    embeddings: np.ndarray,
+    themes: np.ndarray,
+    seed: int,
+) -> dict[str, object]:
+    """photo_mood_signal learned from these ratings and judged on rated photos of themes it did not fit;
+    measured on the unseen photos (never rated): the reading's r against the human V/A, and P@5 with the
+    global reranker reading the corrected mood (whether or not it was kept)."""
+    glob = replace(reranker, personal=None, track_moods=None)
+    judged_ = photo_mood_signal.learn_and_judge(
+        data,
+        lambda part: glob.score(part.features(glob.strategies)),
+        embeddings,
+        themes,
+        out.catalogue.arousal_stats,
+        seed,
+    )
+    result: dict[str, object] = dict(judged_.metrics)
+    if judged_.correction is None:
+        return result
+    read = np.array([a.va for a in out.analyses], dtype=np.float64)
+    corrected = judged_.correction.apply(read, embeddings)
+    human = world.photo_va[unseen]
+
+    def r(moods: np.ndarray) -> list[float]:
+        return [round(float(np.corrcoef(moods[unseen, k], human[:, k])[0, 1]), 4) for k in range(2)]
+
+    result.update(
+        unseen_r_valence_arousal={"read": r(read), "corrected": r(corrected)},
+        unseen_p_at_5={
+            "global": p_at_5(world, out, unseen, glob),
+            "global_corrected_mood": p_at_5(world, out, unseen, glob, moods=corrected),
+        },
+    )
+    return result
 
 
 def judged(outcome: Outcome) -> dict[str, object]:
@@ -173,6 +230,8 @@ def main() -> None:
     rows = load_catalogue(args.catalogue)
     out = engine_outputs(args.data, oasis, rows, args.moods, args.features, args.cache)
     labels = {r.track_id: (float(r.valence or 0), float(r.arousal or 0)) for r in rows}
+    embeddings = photo_features(oasis.paths, tms.ENCODER, args.features, "plain", "oasis").embeddings
+    themes = np.array(oasis.themes)
     photo_va = np.stack([oasis.valence, oasis.arousal], axis=1)
     world = World(photo_va, labels, args.track_offset_sd, args.seed, args.truth)
     report: dict[str, object] = {
@@ -237,12 +296,21 @@ def main() -> None:
                     "served_after_gate": p_at_5(world, out, unseen, served, learned.kept_user_terms),
                 },
             )
+            entry["mood_head_signal"] = mood_head_signal(
+                outcome.reranker, data, world, out, unseen, embeddings, themes, args.seed
+            )
         report[f"after_{n}_ratings"] = entry
     for mode in ("random", "adversarial"):
-        outcome = train_and_judge(
-            simulate(world, out, seen, 2000, mode, args.seed + 7), None, f"sim-{mode}", check
-        )
-        report[f"{mode}_2000_ratings"] = judged(outcome)
+        for n in (2000, 10000):
+            data = simulate(world, out, seen, n, mode, args.seed + 7)
+            outcome = train_and_judge(data, None, f"sim-{mode}", check)
+            entry = judged(outcome)
+            if outcome.reranker is not None:  # what the learners beside it would keep (they should not)
+                learned = learn_beside(outcome.reranker, data, out.catalogue.arousal_stats)
+                entry["beside_global"] = learned.metrics
+                signal = mood_head_signal(outcome.reranker, data, world, out, unseen, embeddings, themes, 0)
+                entry["mood_head_signal"] = signal
+            report[f"{mode}_{n}_ratings"] = entry
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
 

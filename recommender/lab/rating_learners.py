@@ -1,14 +1,14 @@
 """What a retraining run learns beside the global reranker, on the same split by time: corrections of
 tracks' mood positions and per-user terms. Each is judged on the newest ratings, which nothing here
-trains on, and kept (attached to the candidate) only if it raises the candidate's held-out AUC by more
-than MIN_GAIN (a fixed margin; the gate asks a reranker candidate for a gain with 95% confidence instead,
-rerank_training.GAIN_CONFIDENCE):
+trains on, and kept (attached to the candidate) only if it raises the candidate's held-out AUC with the
+confidence the gate asks of a reranker candidate (rerank_training.GAIN_CONFIDENCE, a paired bootstrap
+drawing whole held-out runs):
 
 - track corrections: AUC of the global reranker over all held-out ratings, features from the corrected
-  positions against the base ones;
+  positions against the base ones (rerank_training.auc_gain_lower_bound, as the gate);
 - per-user terms: AUC within each user (mean over the users with terms and held-out ratings of both
   kinds), with their terms against the calibrated global score; within a user, so a user who likes
-  everything does not count as a gain.
+  everything does not count as a gain (rerank_training.within_user_auc_gain_lower_bound).
 
 The ratings must carry extra["users"] and extra["track_ids"] (see RatingSet).
 """
@@ -20,14 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from recommender.lab.rerank_training import HELD_OUT, RatingSet, auc
+from recommender.lab.rerank_training import (
+    GAIN_CONFIDENCE,
+    HELD_OUT,
+    RatingSet,
+    auc,
+    auc_gain_lower_bound,
+    within_user_auc_gain_lower_bound,
+)
 from recommender.lab.track_mood_training import learn_track_moods
 from recommender.lab.user_terms_training import calibrate, fit_users
 from recommender.reranker import Reranker, feature_names
 from recommender.track_moods import TrackMoods
 from recommender.user_terms import PersonalSpec
-
-MIN_GAIN = 0.005  # the held-out AUC gain a correction or the per-user terms must exceed to be kept
 
 
 @dataclass
@@ -72,8 +77,9 @@ def learn_beside(
         )
     strategies = candidate.strategies
     names = feature_names(strategies)
-    metrics: dict[str, Any] = {}
-    base_auc = auc(candidate.score(held.features(strategies)), held.labels)
+    metrics: dict[str, Any] = {"keep_confidence": GAIN_CONFIDENCE}
+    base_scores = candidate.score(held.features(strategies))
+    base_auc = auc(base_scores, held.labels)
 
     moods = learn_track_moods(
         train.extra["track_ids"],
@@ -86,11 +92,15 @@ def learn_beside(
     metrics["track_moods_learned"] = len(moods)
     kept_moods = None
     if len(moods):
-        moved_auc = auc(candidate.score(corrected(held, moods).features(strategies)), held.labels)
+        moved_scores = candidate.score(corrected(held, moods).features(strategies))
+        moved_auc = auc(moved_scores, held.labels)
+        bound = auc_gain_lower_bound(moved_scores, base_scores, held.labels, held.groups)
         metrics.update(
-            track_moods_held_out_auc=round(moved_auc, 4), without_track_moods_auc=round(base_auc, 4)
+            track_moods_held_out_auc=round(moved_auc, 4),
+            without_track_moods_auc=round(base_auc, 4),
+            track_moods_gain_lower_bound=round(bound, 4),
         )
-        kept_moods = moods if moved_auc > base_auc + MIN_GAIN else None
+        kept_moods = moods if bound > 0 else None
     metrics["track_moods_kept"] = kept_moods is not None
 
     train_x = corrected(train, kept_moods).features(strategies)
@@ -105,13 +115,17 @@ def learn_beside(
         raw = candidate.raw(held_x[rows])
         weights = np.stack([terms[int(u)][0] for u in users])
         personal = spec.global_logit(raw) + (spec.inputs(held_x[rows], names) * weights).sum(axis=1)
-        before = within_user_auc(raw, held.labels[rows], users)
-        after = within_user_auc(personal, held.labels[rows], users)
+        labels = held.labels[rows]
+        before = within_user_auc(raw, labels, users)
+        after = within_user_auc(personal, labels, users)
         if before is not None and after is not None:
+            bound = within_user_auc_gain_lower_bound(personal, raw, labels, users, held.groups[rows])
             metrics.update(
-                user_terms_within_user_auc=round(after, 4), without_user_terms_auc=round(before, 4)
+                user_terms_within_user_auc=round(after, 4),
+                without_user_terms_auc=round(before, 4),
+                user_terms_gain_lower_bound=round(bound, 4),
             )
-            kept_terms = terms if after > before + MIN_GAIN else {}
+            kept_terms = terms if bound > 0 else {}
     metrics["user_terms_kept"] = bool(kept_terms)
     candidate.track_moods = kept_moods
     candidate.personal = spec if kept_terms else None

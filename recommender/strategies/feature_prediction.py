@@ -93,7 +93,7 @@ class FeaturePrediction(UsesHeads):
         predicted = self.predict(photo)
         query = l2_rows(predicted[None, :])[0]
         tracks = catalogue.vectors[VECTORS]
-        known = np.abs(dot_rows(np.abs(tracks), np.ones(tracks.shape[1], np.float32), candidate_idx)) > 1e-6
+        known = catalogue.vector_seen(VECTORS)[candidate_idx]
         scores = np.where(known, np.clip((dot_rows(tracks, query, candidate_idx) + 1.0) / 2.0, 0.0, 1.0), 0.0)
         words = ", ".join(describe_prediction(predicted))
 

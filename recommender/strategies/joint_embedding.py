@@ -52,8 +52,21 @@ class JointEmbedding(UsesHeads):
         """What project() gives for each photo embedding (calibration queries for the index)."""
         return {VECTORS: self.model.project_photos(embeddings).astype(np.float32)}
 
+    # (embedding, heads model, projection) of the photo last projected
+    _last_projection: tuple[object, object, np.ndarray] | None = None
+
     def project(self, photo: PhotoAnalysis) -> np.ndarray:
-        return self.model.project_photos(np.asarray(photo.embedding)[None, :])[0]
+        """The photo in the joint space (read-only). A request projects its photo for the candidate search
+        and again for the scores: the second time it is the photo last projected, and is not computed
+        again (held by identity, so a new embedding or heads model is always projected)."""
+        model, embedding = self.model, photo.embedding
+        last = self._last_projection
+        if last is not None and last[0] is embedding and last[1] is model:
+            return last[2]
+        projected = model.project_photos(np.asarray(embedding)[None, :])[0]
+        projected.flags.writeable = False
+        self._last_projection = (embedding, model, projected)
+        return projected
 
     def candidates(
         self, photo: PhotoAnalysis, target: tuple[float, float], catalogue: TrackCatalogue, k: int
@@ -70,7 +83,7 @@ class JointEmbedding(UsesHeads):
     ) -> StrategyResult:
         tracks = catalogue.vectors[VECTORS]
         cosine = dot_rows(tracks, self.project(photo).astype(np.float32), candidate_idx)
-        seen = dot_rows(np.abs(tracks), np.ones(tracks.shape[1], np.float32), candidate_idx) > 1e-6
+        seen = catalogue.vector_seen(VECTORS)[candidate_idx]
         scores = np.where(seen, np.clip((cosine + 1.0) / 2.0, 0.0, 1.0), 0.0).astype(np.float64)
         return StrategyResult(
             scores, lambda positions: [f"emotion-aligned match {s:.2f}" for s in scores[positions]], seen=seen

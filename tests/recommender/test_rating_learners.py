@@ -1,6 +1,7 @@
 """What retraining learns beside the global reranker: track mood corrections (move as specified, bounded,
 need enough ratings from enough users) and per-user terms (need the minimum, apply to their user only,
-shrink toward the global model, and are kept only when they help on held-out ratings)."""
+shrink toward the global model, and are kept only when they help on held-out ratings with the gate's
+95% confidence, resampling whole runs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from recommender.catalogue_index import TrackCatalogue
 from recommender.lab import track_mood_training as tm
 from recommender.lab import user_terms_training as ut
 from recommender.lab.rating_learners import learn_beside
-from recommender.lab.rerank_training import RatingSet, fit_logistic
+from recommender.lab.rerank_training import (
+    RatingSet,
+    fit_logistic,
+    weighted_auc_per_user,
+    within_user_auc_gain_lower_bound,
+)
 from recommender.reranker import Reranker, feature_names
 from recommender.track_moods import TrackMoods
 from recommender.types import TrackRow
@@ -155,3 +161,46 @@ def test_a_reranker_with_terms_and_corrections_survives_a_save(tmp_path) -> None
     assert "track_moods.json" in files and loaded.track_moods == candidate.track_moods
     assert loaded.personal is not None and loaded.personal.scale_a == candidate.personal.scale_a
     assert list(FEATURES) == loaded.personal.to_json()["features"]
+
+
+def test_each_users_weighted_auc_at_once_equals_scikit_learns_per_user() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    users, labels = rng.integers(30, size=n), rng.integers(0, 2, n)
+    scores = np.round(rng.normal(size=n), 1)  # with ties
+    weights = rng.integers(0, 3, n).astype(np.float64)  # as a bootstrap draws them
+    got, valid = weighted_auc_per_user(scores, labels, users)(weights)
+    assert valid.sum() >= 25
+    for k, user in enumerate(np.unique(users)):
+        rows = (users == user) & (weights > 0)
+        if valid[k]:
+            expected = roc_auc_score(labels[rows], scores[rows], sample_weight=weights[rows])
+            assert got[k] == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_within_user_gain_bound_is_positive_only_for_a_gain_beyond_the_noise_of_the_runs() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    users, groups = np.arange(n) % 4, np.arange(n) // 5  # runs of 5 ratings, one user's each
+    groups = groups * 4 + users  # ... made one user's
+    labels = rng.integers(0, 2, n)
+    before = rng.normal(size=n)
+    better = before + 1.5 * (labels - 0.5)  # truly more in line with the ratings, for every user
+    noise = before + rng.normal(0, 1.0, n)  # another ordering, no better
+    assert within_user_auc_gain_lower_bound(better, before, labels, users, groups) > 0.05
+    assert within_user_auc_gain_lower_bound(noise, before, labels, users, groups) < 0
+    assert within_user_auc_gain_lower_bound(before, before, labels, users, groups) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_ratings_keep_neither_terms_nor_corrections(seed) -> None:
+    data = personal_ratings({1: 300, 2: 300, 3: 300}, seed=seed)
+    data.labels = np.random.default_rng(seed + 10).integers(0, 2, len(data.labels))
+    data.extra["track_ids"] = np.random.default_rng(seed).integers(1000, 1030, len(data.labels))
+    candidate = fit_logistic(data.split_by_time(0.2)[0], ["va_match"], "t")
+    learned = learn_beside(candidate, data)
+    assert learned.metrics["users_with_terms"] == 3 and learned.metrics["track_moods_learned"] > 0
+    assert not learned.metrics["user_terms_kept"] and not learned.metrics["track_moods_kept"], learned.metrics
+    assert candidate.personal is None and candidate.track_moods is None

@@ -27,9 +27,18 @@ def same_quadrant(photo: tuple[float, float], track: tuple[float, float]) -> boo
     return (photo[0] > 0.5) == (track[0] > 0.5) and (photo[1] > 0.5) == (track[1] > 0.5)
 
 
-def make_ratings(runs: int = 30, per_run: int = 10, seed: int = 0, truth=same_quadrant, flip: float = 0.1):
-    """Runs whose items were rated by a hidden truth about the moods (the engine's score only sees it
-    through noise)."""
+def make_ratings(
+    runs: int = 30,
+    per_run: int = 10,
+    seed: int = 0,
+    truth=same_quadrant,
+    flip: float = 0.1,
+    strategies: tuple[str, ...] = ("va_match", "emotion"),
+):
+    """Runs whose items were rated by a hidden truth about the moods (the engine's score, the mean of the
+    strategies' scores, only sees it through noise). The default strategies are those of the tests' own
+    offline evaluation (conftest.synthetic_offline_evaluation); the shipped one holds the engine's default
+    strategies (va_match, joint_embedding)."""
     rng = np.random.default_rng(seed)
     tracks = [
         TrackFactory.create(artist=f"A{i}", valence=float(rng.uniform()), arousal=float(rng.uniform()))
@@ -50,14 +59,13 @@ def make_ratings(runs: int = 30, per_run: int = 10, seed: int = 0, truth=same_qu
             track = tracks[int(i)]
             track_va = (float(track.valence or 0), float(track.arousal or 0))
             closeness = 1 - np.hypot(track_va[0] - photo_va[0], track_va[1] - photo_va[1]) / np.sqrt(2)
-            va_match = float(np.clip(closeness + rng.normal(0, 0.3), 0, 1))
-            emotion = float(np.clip(closeness + rng.normal(0, 0.3), 0, 1))
+            scores = {s: float(np.clip(closeness + rng.normal(0, 0.3), 0, 1)) for s in strategies}
             item = RunItem.objects.create(
                 run=run,
                 track=track,
                 rank=rank,
-                score=(va_match + emotion) / 2,
-                strategy_scores={"va_match": va_match, "emotion": emotion},
+                score=float(np.mean(list(scores.values()))),
+                strategy_scores=scores,
             )
             up = truth(photo_va, track_va) != (rng.uniform() < flip)
             Feedback.objects.create(

@@ -14,7 +14,6 @@ from PIL import UnidentifiedImageError
 from catalogue.models import Track
 from inference import adapter
 from inference.adapter import describe_photo_mood
-from photos.services.runs import ranking_index
 from registry import serving as registry_serving
 
 
@@ -32,11 +31,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["top_k"] < 1:
             raise CommandError("--top-k must be at least 1")
-        registry_serving.use_active_versions()
+        served = registry_serving.active()
         self.stderr.write(f"serving {registry_serving.served_versions()}")
-        engine = adapter.engine()
-        _, catalogue = ranking_index()
-        if catalogue.positioned_count == 0:
+        if served.catalogue.positioned_count == 0:
             raise CommandError(
                 "The catalogue has no active tracks with a mood; import some with import_tracks."
             )
@@ -44,16 +41,12 @@ class Command(BaseCommand):
         labels: dict[int, dict[str, str]] | None = None  # read once, when the first photo is ranked
         for path in options["images"]:
             try:
-                analysis = engine.analyse(adapter.decode_photo(path))
+                analysis = served.engine.analyse(adapter.decode_photo(path))
             except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
                 failures += 1
                 self.stderr.write(f"{path}: cannot read image ({exc})")
                 continue
-            top_k = options["top_k"]
-            ranking = engine.recommend(
-                analysis, catalogue, top_k=registry_serving.ranking_size(top_k), mode=options["mode"]
-            )
-            ranked = registry_serving.rerank(ranking, analysis, catalogue, top_k)
+            ranked = served.recommend(analysis, options["top_k"], mode=options["mode"])
             if labels is None:
                 labels = _track_labels()
             tracks = labels

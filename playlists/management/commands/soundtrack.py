@@ -1,7 +1,8 @@
 """`manage.py soundtrack PHOTO [PHOTO ...] --tracks N --format jspf|xspf|m3u8 [--out FILE]`.
 
 A stable contract (DESIGN.md section 5): one playlist for the photos in the given order over the whole
-active catalogue, no personalisation; N tracks in all, spread over the photos in order (each at least one),
+active catalogue, no personalisation (the model registry's active versions, reranker included, as
+`manage.py recommend` serves them); N tracks in all, spread over the photos in order (each at least one),
 no track or artist twice, neighbouring tracks within the step bounds of recommender/soundtrack.py. Written
 to FILE or printed. A photo that cannot be read stops the command naming it (exit code 1) and nothing is
 written."""
@@ -40,8 +41,8 @@ class Command(BaseCommand):
                 "each photo needs at least one"
             )
         try:
-            moods = analyse_files(photos)
-            result = plan(moods, options["tracks"])
+            served, moods = analyse_files(photos)
+            result = plan(served, moods, options["tracks"])
         except SoundtrackError as exc:
             raise CommandError(str(exc)) from exc
         placements: list[tuple[int, str, dict[str, object]]] = [

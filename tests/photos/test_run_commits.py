@@ -1,0 +1,73 @@
+"""A worker's run writes on PostgreSQL commit without waiting for the disk (settings.RUN_WRITES_ASYNC_COMMIT),
+and only those writes; the claim stays one statement on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from photos.models import Run
+from photos.services import run_statements
+from tests.factories import RunFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+def _running_run() -> Run:
+    run = RunFactory.create()
+    claimed = run_statements.claim_returning(run.pk, "worker-a", timezone.now())
+    assert claimed is not None
+    return claimed
+
+
+def _postgresql_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting (CI runs the suite on PostgreSQL)")
+
+
+# The test runs inside one transaction, so a transaction-local setting made by the code under test is still
+# in force when the test reads it back.
+
+
+def test_the_claim_commits_without_waiting_for_the_disk_on_postgresql() -> None:
+    _postgresql_only()
+    assert _synchronous_commit() == "on"
+    _running_run()
+    assert _synchronous_commit() == "off"
+
+
+def test_the_result_commits_without_waiting_for_the_disk_on_postgresql(settings) -> None:
+    _postgresql_only()
+    settings.RUN_WRITES_ASYNC_COMMIT = False
+    run = _running_run()
+    assert _synchronous_commit() == "on"  # the setting off: the claim waited for the disk
+    settings.RUN_WRITES_ASYNC_COMMIT = True
+    result = {"valence": 0.4, "arousal": 0.6, "emotions": {"joy": 1.0}, "finished_at": timezone.now()}
+    assert run_statements.finish(run, result, [], b"", "test")
+    assert _synchronous_commit() == "off"
+    run.refresh_from_db()
+    assert run.status == Run.Status.DONE and run.valence == 0.4
+
+
+def test_with_the_setting_off_every_run_write_waits_for_the_disk(settings) -> None:
+    _postgresql_only()
+    settings.RUN_WRITES_ASYNC_COMMIT = False
+    run = _running_run()
+    result = {"valence": 0.4, "finished_at": timezone.now()}
+    assert run_statements.finish(run, result, [], b"", "test")
+    assert _synchronous_commit() == "on"
+
+
+def test_the_claim_is_one_statement() -> None:
+    run = RunFactory.create()
+    with CaptureQueriesContext(connection) as queries:
+        assert run_statements.claim_returning(run.pk, "worker-a", timezone.now()) is not None
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE"]
