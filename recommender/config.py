@@ -33,24 +33,29 @@ ENCODERS: tuple[str, ...] = (EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, CLIP)
 # The mood artifact an encoder other than the default is served with unless one is configured.
 ENCODER_MOOD_ARTIFACTS: dict[str, str] = {EFFICIENTNET_LITE2: "mood-v4"}
 
-# Chosen on the validation THEMES of OASIS photos (mood from the out-of-fold mood-v3) against catalogues
-# of each kind: Spotify-style features, audio-derived features (Emotify through vibenet), and all kinds
-# mixed; the weighting with the best mean over those kinds of P@5 + NDCG@10 (quadrant and playlist-mood
-# relevances) among 60 tried (docs/evaluation.md, "Catalogues of each kind"). The emotion path and
-# feature prediction took weight 0 there. Tracks a strategy cannot see are fused over the others
-# (fusion.py). Before mood-v3 the default was va_match 1/3, emotion 1/3, feature_prediction 1/6,
-# joint_embedding 1/6 (Emotion6 validation split). Re-measure with `manage.py evaluate` first.
+# The default weights per kind of catalogue, chosen by recommender.lab.evaluation.kind_weights on OASIS
+# photos (mood read out of fold) against catalogues of each kind, by theme-grouped cross-validation with
+# a pessimistic rule: a mixture replaces the best single strategy only if its gain on the choosing themes
+# clears one standard error over themes (docs/evaluation.md, "Catalogues of each kind"; a test checks
+# these equal what the selection produces from the report's numbers). On every kind measured no mixture
+# cleared it where tracks carry audio features: the other strategies read the same photo embedding as
+# the mood model and add at most +0.005 P@5, within the noise, so va_match serves alone there
+# (joint_embedding stays configured, at weight 0, for the catalogues without features and for the
+# reranker's inputs). Re-measure with `manage.py evaluate` first.
+# Previously: va_match 2/3, joint_embedding 1/3 (one val/test theme split), which trailed va_match alone.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "va_match": 2 / 3,
-    "joint_embedding": 1 / 3,
+    "va_match": 1.0,
+    "joint_embedding": 0.0,
 }
 # Catalogues whose tracks carry no audio features (the demo: human or editorial V/A, genre and tags) get
 # these instead; the engine picks them when fewer than FEATURE_SHARE_MIN of the positioned tracks have
-# features. The search on the validation themes of that kind (demo/catalogue.csv) chose the same
-# weighting as for the other kinds (feature_prediction abstains on every such track), so the profiles
-# agree today; the mechanism stays so that a re-measurement can set them apart.
-VA_ONLY_WEIGHTS: dict[str, float] = {"va_match": 2 / 3, "joint_embedding": 1 / 3}
+# features. joint_embedding reads the tracks' genre and tags there and mostly breaks ties between tracks
+# that share an editorial V/A.
+VA_ONLY_WEIGHTS: dict[str, float] = {"va_match": 0.9, "joint_embedding": 0.1}
 FEATURE_SHARE_MIN = 0.05
+# A strategy that can score fewer than this share of the catalogue's tracks abstains almost everywhere:
+# the adapted default gives it no weight (and the weight search leaves it out).
+COVERAGE_MIN = 0.05
 # The learned heads (feature_prediction, joint_embedding) were trained on EfficientNet-Lite0 embeddings,
 # so another encoder gets the strategies that work from mood alone, weighted as the validation search
 # found best for that pair.
@@ -137,13 +142,23 @@ class EngineConfig:
     def weights(self) -> dict[str, float]:
         return dict(self.fusion_weights)
 
-    def weights_for(self, feature_share: float) -> dict[str, float]:
+    def weights_for(
+        self, feature_share: float, coverage: Mapping[str, float] | None = None
+    ) -> dict[str, float]:
         """The fusion weights for a catalogue in which this share of the positioned tracks carries audio
-        features: with the shipped default weights, VA_ONLY_WEIGHTS below FEATURE_SHARE_MIN (for the
-        strategies configured); otherwise weights() as configured."""
-        if not self.adapt_weights or feature_share >= FEATURE_SHARE_MIN or self.weights() != DEFAULT_WEIGHTS:
+        features, and each strategy can score the share of tracks `coverage` gives (absent: all). With
+        the shipped default weights: VA_ONLY_WEIGHTS below FEATURE_SHARE_MIN, else DEFAULT_WEIGHTS, for
+        the strategies configured, less those that see under COVERAGE_MIN of the tracks. Otherwise
+        weights() as configured."""
+        if not self.adapt_weights or self.weights() != DEFAULT_WEIGHTS:
             return self.weights()
-        adapted = {n: w for n, w in VA_ONLY_WEIGHTS.items() if n in self.strategies and w > 0}
+        profile = VA_ONLY_WEIGHTS if feature_share < FEATURE_SHARE_MIN else DEFAULT_WEIGHTS
+        shares = coverage or {}
+        adapted = {
+            n: w
+            for n, w in profile.items()
+            if n in self.strategies and w > 0 and shares.get(n, 1.0) >= COVERAGE_MIN
+        }
         return adapted or self.weights()
 
     def with_weights(self, weights: Mapping[str, float]) -> EngineConfig:

@@ -33,6 +33,7 @@ FUSIONS: tuple[str, ...] = ("weighted", "rrf")
 
 class Fusion(Protocol):
     name: str
+    weights: dict[str, float]
 
     def fuse(self, results: Mapping[str, StrategyResult]) -> np.ndarray:
         """(n_candidates,) fused scores, higher is better."""

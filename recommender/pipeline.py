@@ -55,6 +55,7 @@ from .strategies import (
 )
 from .strategies.base import representations_version
 from .strategies.feature_prediction import VECTORS as FEATURE_VECTORS
+from .strategies.joint_embedding import VECTORS as JOINT_VECTORS
 from .text import MINILM, use_embedding_store
 from .threads import configure_threads
 from .track_columns import TrackBlocks
@@ -328,9 +329,14 @@ class Engine:
         if only is not None and only.description:
             head += f"; only tracks that pass your filters: {only.description}"
 
+        # Only strategies that shaped the ranking explain it: one the catalogue's weights leave at 0 is
+        # scored (its scores are reported) but gives no reason.
+        weighted = self._fusion_for(catalogue).weights
+        speaking = [r for name, r in results.items() if weighted.get(name, 0.0) > 0]
+
         def explain(entries: np.ndarray) -> list[list[str]]:
             positions = shown[entries]
-            by_strategy = [r.reasons_for(positions) for r in results.values()]
+            by_strategy = [r.reasons_for(positions) for r in speaking]
             personal_words = personal.reasons_for(positions)
             return [
                 [head, *(words[j] for words in by_strategy if words[j]), *personal_words[j]]
@@ -409,7 +415,11 @@ class Engine:
                 share = float(np.mean(np.abs(np.asarray(features)[rows]).sum(axis=1) > 1e-6))
             elif len(rows):  # no feature vectors built: positions estimated from features tell
                 share = float(np.mean(np.asarray(catalogue.provenance)[rows] == Provenance.ESTIMATED))
-            weights = self.config.weights_for(share)
+            coverage = {}
+            joint = catalogue.vectors.get(JOINT_VECTORS)
+            if joint is not None and len(rows):  # tracks with neither features nor text: a zero vector
+                coverage[JOINT_VECTORS] = float(np.mean(np.abs(np.asarray(joint)[rows]).sum(axis=1) > 1e-6))
+            weights = self.config.weights_for(share, coverage)
             fusion = (
                 self.fusion if weights == self.config.weights() else make_fusion(self.config.fusion, weights)
             )

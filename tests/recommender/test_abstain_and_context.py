@@ -113,7 +113,10 @@ def test_default_weights_follow_what_the_catalogue_carries(monkeypatch: pytest.M
     )
     shipped = EngineConfig()
     assert shipped.weights_for(0.0) == {"va_match": 0.8, "joint_embedding": 0.2}  # configured strategies only
-    assert shipped.weights_for(0.5) == shipped.weights()
+    assert shipped.weights_for(0.5) == {n: w for n, w in shipped.weights().items() if w > 0}
+    # A strategy that can score almost no track of this catalogue gets no weight.
+    assert shipped.weights_for(0.0, {"joint_embedding": 0.01}) == {"va_match": 0.8}
+    assert shipped.weights_for(0.0, {"joint_embedding": 0.5}) == {"va_match": 0.8, "joint_embedding": 0.2}
     # Weights chosen by hand are served as they are, whatever the catalogue holds.
     custom = EngineConfig(
         strategies=("va_match", "emotion"), fusion_weights=(("va_match", 0.5), ("emotion", 0.5))
@@ -126,5 +129,5 @@ def test_default_weights_follow_what_the_catalogue_carries(monkeypatch: pytest.M
     catalogue = quadrant_catalogue()
     engine = Engine(shipped, strategies=[VAMatch()])
     ranked = engine.recommend(make_photo(0.8, 0.6), catalogue, top_k=3)
-    assert engine._adapted[1].weights == {"va_match": 0.8, "joint_embedding": 0.2}  # type: ignore[attr-defined]
+    assert engine._adapted[1].weights == {"va_match": 0.8, "joint_embedding": 0.2}
     assert len(ranked) == 3 and set(ranked[0].strategy_scores) == {"va_match"}

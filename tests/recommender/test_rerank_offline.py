@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from recommender.config import DEFAULT_WEIGHTS
+from recommender.config import EngineConfig
 from recommender.lab import rerank_offline
 from recommender.lab.rerank_training import OFFLINE_TOLERANCE, engine_score_only
 from recommender.reranker import BASE_FEATURES, POOL, Reranker
@@ -33,7 +33,7 @@ def test_the_shipped_evaluation_holds_derived_numbers_for_the_default_strategies
     card = json.loads((rerank_offline.DEFAULT_DIR / rerank_offline.CARD).read_text())
     assert card["format"] == rerank_offline.FORMAT and "rerank_offline" in card["command"]
     assert "OASIS" in card["photos"]["dataset"] and "out of fold" in card["photos"]["mood"]
-    served = tuple(sorted(n for n, w in DEFAULT_WEIGHTS.items() if w > 0))
+    served = tuple(sorted(EngineConfig().strategies))  # what the default engine runs (and scores)
     assert shipped.strategies == served, "the default strategies changed: rebuild the offline evaluation"
     assert len(shipped) == card["photos"]["count"] >= 500
     assert shipped.engine_scores.shape == shipped.relevant.shape == (len(shipped), POOL)
