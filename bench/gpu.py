@@ -298,14 +298,12 @@ def micro_batching(
                 break
         batches += 1
         decoded = map_photos(decode, taken)
-        readable = [
-            (item[0], image)
-            for item, image in zip(taken, decoded, strict=True)
-            if isinstance(image, Image.Image)
-        ]
-        for item, image in zip(taken, decoded, strict=True):
-            if isinstance(image, Exception):
-                results[item[0]] = f"failed: {type(image).__name__}"
+        readable = []
+        for (i, _), outcome in zip(taken, decoded, strict=True):
+            if isinstance(outcome, Exception):
+                results[i] = f"failed: {type(outcome).__name__}"
+            else:
+                readable.append((i, outcome))
         analysed = analyse_each(engine, [image for _, image in readable])
         for (i, _), photo in zip(readable, analysed, strict=True):
             if isinstance(photo, Exception):
