@@ -23,8 +23,10 @@ wheel is missing. Prints one JSON object per line as it goes (flushed), then a s
 
 Photos: Emotion6 from ../shared/data when present (it is not carried to a device machine), else made-up
 photos with smooth colour fields and shapes, the same on every run (seeded). On a machine without CUDA it
-runs the same code on the CPU, so it can be checked anywhere; its figures then say "cpu" (fp16 convolutions
-on a CPU are slow: pass --precisions fp32,bf16 or few photos there).
+runs the same code on the CPU, so it can be checked anywhere; its figures then say "cpu". fp16 convolutions
+on a CPU are slow (~1 s per photo with one thread, ten times that with two threads on a busy 2-core
+machine): there, pass --threads 1 and few photos, e.g.
+    python bench/gpu.py --device cpu --threads 1 --photos 16 --batches 8 --reference 48
 """
 
 from __future__ import annotations
