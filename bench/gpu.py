@@ -380,8 +380,9 @@ def main() -> None:
         p: make_encoder(base.encoder, runtime="torch", device=device, precision=p, model_dir=base.model_dir)
         for p in precisions
     }
-    photos, source = load_photos(args.photos)
-    emit({"photos": len(photos), "source": source})
+    loaded, source = load_photos(max(args.photos, args.reference))
+    photos, references = loaded[: args.photos], loaded[: args.reference]
+    emit({"photos": len(photos), "reference_photos": len(references), "source": source})
     summary = {}
     for batch in [int(b) for b in args.batches.split(",")]:
         if batch > len(photos):
@@ -394,11 +395,11 @@ def main() -> None:
     cpu = Engine(replace(base, device="cpu"))
     catalogues = load_catalogues(cpu, [c for c in args.catalogues.split(",") if c])
     for precision, encoder in encoders.items():
-        emit(agreement(device, precision, encoder, cpu, photos[: args.reference], catalogues))  # type: ignore[arg-type]
+        emit(agreement(device, precision, encoder, cpu, references, catalogues))  # type: ignore[arg-type]
     if args.micro_batch and "synthetic" in catalogues:
         emit(micro_batching(engine, photos, args.micro_batch, args.wait_ms, catalogues["synthetic"]))
     for name, catalogue in catalogues.items():
-        emit(vector_searches(engine, catalogue, name, args.reference))
+        emit(vector_searches(engine, catalogue, name, len(references)))
     emit(
         {
             "summary": "ms per photo by batch",
