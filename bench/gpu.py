@@ -251,7 +251,7 @@ def agreement(
     got, reference = engine.analyse_batch(photos), cpu.analyse_batch(photos)
     differences = mood_differences(got, reference)
     record: dict[str, object] = {
-        "agreement": f"{device} {precision} vs cpu fp32 (onnx)",
+        "agreement": f"{device} {precision} vs cpu fp32 ({getattr(cpu.encoder, 'runtime', '?')})",
         "precision": precision,
         "photos": len(photos),
         **differences,

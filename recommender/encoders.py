@@ -174,7 +174,7 @@ class EfficientNetLiteEncoder:
                 self._session = exported_session(wrapper, path, probe, ("pooled", "logits", "stages"))
                 self.runtime = "onnx"
                 return
-            except ExportError as exc:
+            except (ExportError, ImportError) as exc:  # ImportError: no onnxruntime installed
                 logger.warning("%s; the encoder runs in torch instead", exc)
         wrapper.to(device=self.device, dtype=PRECISIONS[self.precision])
         self.jit = False
