@@ -64,13 +64,9 @@ def resolve_precision(setting: str, device: str) -> str:
 
 def use_ieee_fp32() -> None:
     """fp32 on CUDA as IEEE fp32: torch otherwise runs fp32 convolutions in TF32 (10 bits of mantissa, as
-    coarse as fp16), so "fp32" would not agree with the CPU any better than fp16."""
+    coarse as fp16), so "fp32" would not agree with the CPU any better than fp16. The long-standing flags,
+    not torch 2.9's fp32_precision: mixing the two makes torch refuse to read them back."""
     import torch
 
-    conv = getattr(torch.backends.cudnn, "conv", None)
-    if conv is not None and hasattr(conv, "fp32_precision"):
-        conv.fp32_precision = "ieee"
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-    else:  # torch before the fp32_precision flags
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False

@@ -82,14 +82,13 @@ def test_the_engine_asks_the_model_cache_for_the_resolved_precision(monkeypatch)
 
 
 def test_fp32_on_cuda_means_ieee_fp32_not_tf32() -> None:
-    conv = torch.backends.cudnn.conv  # type: ignore[attr-defined]
-    before = (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision)
+    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     try:
-        conv.fp32_precision = "tf32"
+        torch.backends.cudnn.allow_tf32 = True  # torch's default for convolutions
         use_ieee_fp32()
-        assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == ("ieee", "ieee")
+        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
     finally:
-        conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision = before
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def test_a_batch_is_scaled_from_uint8_as_the_float_reference() -> None:
