@@ -16,6 +16,7 @@ from recommender.catalogue_index import TrackCatalogue
 from recommender.devices import AUTO_CUDA_PRECISION, MOOD_TOLERANCE, resolve_precision, use_ieee_fp32
 from recommender.encoders import EfficientNetLiteEncoder
 from recommender.lab.precision import mood_differences, top10_agreement, top_agreement
+from recommender.model_cache import ModelCache
 from recommender.pipeline import Engine, EngineConfig
 from recommender.types import TrackRow
 
@@ -70,6 +71,7 @@ def test_the_engine_asks_the_model_cache_for_the_resolved_precision(monkeypatch)
         return object()
 
     monkeypatch.setattr(pipeline, "make_encoder", make_encoder)
+    monkeypatch.setattr(pipeline, "MODELS", ModelCache())  # the stand-ins stay out of the process's cache
     monkeypatch.setattr(pipeline, "resolve_device", lambda setting: "cuda")
     Engine(EngineConfig(device="auto", precision="bf16")).encoder  # noqa: B018 - loads through the cache
     Engine(EngineConfig(device="auto", precision="auto")).encoder  # noqa: B018
