@@ -65,6 +65,9 @@ Device = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 Runtime = Literal["onnx", "torch"]
 RUNTIMES: tuple[str, ...] = ("onnx", "torch")
+# The encoder's number format on CUDA (devices.resolve_precision; "auto" is what agrees with fp32 there).
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
 
 
 def active_artifact(kind: str) -> Path:
@@ -110,6 +113,9 @@ class EngineConfig:
     # The EfficientNet encoder on the CPU: ONNX Runtime (exported from the same weights at first use) or
     # traced torch. On CUDA the encoder always runs in torch.
     runtime: str = "onnx"
+    # The encoder's number format on CUDA: "auto" (devices.AUTO_CUDA_PRECISION, chosen by its agreement
+    # with fp32), "fp32" (IEEE, TF32 off), "fp16" or "bf16". On the CPU the encoder always runs in fp32.
+    precision: str = "auto"
     # Threads for torch, ONNX Runtime and OpenMP in this process; None: its share of the cores (threads.py).
     threads: int | None = None
     # Exported models (ONNX files) are written here at first use.
@@ -130,6 +136,8 @@ class EngineConfig:
             problems.append(f"device {self.device!r} is not one of {', '.join(DEVICES)}")
         if self.runtime not in RUNTIMES:
             problems.append(f"runtime {self.runtime!r} is not one of {', '.join(RUNTIMES)}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be at least 1, not {self.threads}")
         if self.batch_size < 1 or self.batch_wait_ms < 0 or self.idle_unload_seconds < 0:
@@ -186,14 +194,16 @@ class EngineConfig:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EngineConfig:
         """The served configuration: the shipped default for ENGINE_ENCODER, changed by these variables
         where set: ENGINE_CLIP_DIR, ENGINE_DEVICE (auto|cpu|cuda), ENGINE_RUNTIME (onnx|torch),
-        ENGINE_THREADS, ENGINE_MODEL_DIR, ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS,
-        ENGINE_IDLE_UNLOAD_SECONDS, ENGINE_MOOD_ARTIFACT, ENGINE_HEADS_ARTIFACT, ENGINE_FUSION and
+        ENGINE_PRECISION (auto|fp32|fp16|bf16, on CUDA), ENGINE_THREADS, ENGINE_MODEL_DIR,
+        ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS, ENGINE_IDLE_UNLOAD_SECONDS, ENGINE_MOOD_ARTIFACT,
+        ENGINE_HEADS_ARTIFACT, ENGINE_FUSION and
         ENGINE_WEIGHTS ("va_match=0.5,emotion=0.5": the strategies that run and their weights)."""
         env = os.environ if environ is None else environ
         overrides: dict[str, object] = {}
         readers = {
             "ENGINE_DEVICE": ("device", str),
             "ENGINE_RUNTIME": ("runtime", str),
+            "ENGINE_PRECISION": ("precision", str),
             "ENGINE_THREADS": ("threads", int),
             "ENGINE_MODEL_DIR": ("model_dir", str),
             "ENGINE_BATCH_SIZE": ("batch_size", int),

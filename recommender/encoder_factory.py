@@ -23,9 +23,10 @@ def make_encoder(
     runtime: str = "torch",
     model_dir: str | None = None,
     device: str = "cpu",
+    precision: str | None = None,
 ) -> ImageEncoder:
     """clip_dir: the saved CLIP model directory (ENGINE_CLIP_DIR), used when name is "clip". runtime,
-    model_dir and device: see EfficientNetLiteEncoder."""
+    model_dir, device and precision: see EfficientNetLiteEncoder."""
     if name == CLIP:
         return ClipEncoder(clip_dir)  # transformers is imported only when a ClipEncoder is made
     try:
@@ -33,4 +34,4 @@ def make_encoder(
     except KeyError:
         known = ", ".join(sorted([*ENCODERS, CLIP]))
         raise ValueError(f"unknown image encoder {name!r}; known: {known}") from None
-    return factory(runtime=runtime, model_dir=model_dir, device=device)
+    return factory(runtime=runtime, model_dir=model_dir, device=device, precision=precision)

@@ -7,8 +7,11 @@ local directory) are made by encoder_factory.make_encoder.
 Runtimes: on 2 CPU cores the eager model takes ~28 ms per 224 px photo; tracing, freezing and running it
 in channels_last memory format brings that to ~14 ms, and ONNX Runtime (the model exported from the same
 weights at first use, onnx_export.py) to ~3.3 ms with the same outputs (bench/photo_analysis.py). The
-engine runs ONNX Runtime on the CPU; on a GPU the model runs in torch, in half precision where the
-results agree with fp32 (see precision below).
+engine runs ONNX Runtime on the CPU; on a GPU the model runs in torch, in the precision ENGINE_PRECISION
+names (devices.py: "auto" is the reduced format that agrees with fp32).
+
+A batch's photos are resized on a few threads (photo_pool.py). In torch the batch travels to the device as
+uint8 and is scaled there: a quarter of the bytes, and no float pass over every pixel on the CPU.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import torch
 from PIL import Image
 
 from .config import CLIP, EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, default_model_dir
+from .devices import resolve_precision, use_ieee_fp32
 from .onnx_export import ExportError, export_name, exported_session
+from .photo_pool import map_photos
 
 logger = logging.getLogger(__name__)
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -138,7 +143,8 @@ class EfficientNetLiteEncoder:
     ) -> None:
         """runtime "onnx" runs ONNX Runtime on the CPU (exported into model_dir at first use); "torch" runs
         the traced model on device ("cpu", "cuda", "cuda:1"), in precision ("fp32", "fp16", "bf16";
-        default fp16 on CUDA, fp32 on the CPU)."""
+        default: devices.resolve_precision("auto", device)). A reduced precision on the CPU is for
+        checking the CUDA code path against fp32 (tests, bench/gpu.py); the engine never asks for it."""
         from efficientnet_lite_pytorch import EfficientNet
 
         weights_file = lite_weights_file(name)
@@ -149,9 +155,11 @@ class EfficientNetLiteEncoder:
         model.eval()
         self.batch_size = batch_size
         self.device = torch.device(device)
-        self.precision = precision or ("fp16" if self.device.type == "cuda" else "fp32")
+        self.precision = precision or resolve_precision("auto", self.device.type)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        if self.device.type == "cuda" and self.precision == "fp32":
+            use_ieee_fp32()
         wrapper = _PooledAndLogits(model).eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self._module: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = wrapper
         # mean and sd of every channel at each inner stage end
@@ -166,7 +174,7 @@ class EfficientNetLiteEncoder:
                 self._session = exported_session(wrapper, path, probe, ("pooled", "logits", "stages"))
                 self.runtime = "onnx"
                 return
-            except ExportError as exc:
+            except (ExportError, ImportError) as exc:  # ImportError: no onnxruntime installed
                 logger.warning("%s; the encoder runs in torch instead", exc)
         wrapper.to(device=self.device, dtype=PRECISIONS[self.precision])
         self.jit = False
@@ -189,11 +197,20 @@ class EfficientNetLiteEncoder:
             except Exception:  # pragma: no cover - eager is always a correct fallback
                 self._module = wrapper
 
+    def prepare(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """The photos resized for the network, side by side on a few threads: uint8 (n, size, size, 3)."""
+        size = self.image_size
+        return np.stack(map_photos(lambda image: resize_array(image, size), images))
+
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        arrays = np.stack([resize_array(im, self.image_size) for im in images]).astype(np.float32)
-        arrays = (arrays - self.mean) / self.std
-        # NHWC in memory is exactly channels_last for an NCHW tensor: permute, no copy.
-        return torch.from_numpy(arrays).permute(0, 3, 1, 2)
+        """The network's float input on the CPU, (n, 3, size, size) in channels_last memory."""
+        return self._scaled(torch.from_numpy(self.prepare(images)))
+
+    def _scaled(self, pixels: torch.Tensor) -> torch.Tensor:
+        """uint8 NHWC -> float32 (x - 127) / 128 as NCHW; NHWC in memory is exactly channels_last for an
+        NCHW tensor, so the permute copies nothing."""
+        x = pixels.permute(0, 3, 1, 2).to(torch.float32)
+        return (x - float(self.mean[0])) / float(self.std[0])
 
     def preprocess_nchw(self, images: Sequence[Image.Image]) -> np.ndarray:
         """preprocess's values as one contiguous NCHW float32 array (ONNX Runtime's input), made without
@@ -207,11 +224,14 @@ class EfficientNetLiteEncoder:
         out /= self.std[:, None, None]
         return out
 
-    def _run(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The network on a prepared uint8 batch: (pooled, logits, stage statistics) as float32 arrays."""
         if self._session is not None:
-            return self._run_onnx(np.ascontiguousarray(x.numpy()))
-        x = x.to(device=self.device, dtype=PRECISIONS[self.precision], non_blocking=True)
-        outputs = self._module(x)
+            x = np.ascontiguousarray(self._scaled(torch.from_numpy(pixels)).numpy())
+            return self._run_onnx(x)
+        # Scaled in fp32 on the device, then cast: x is k / 128 for integer k, exact in fp16 and bf16.
+        on_device = torch.from_numpy(pixels).to(device=self.device, non_blocking=True)
+        outputs = self._module(self._scaled(on_device).to(PRECISIONS[self.precision]))
         return tuple(o.float().cpu().numpy() for o in outputs)  # type: ignore[return-value]
 
     def _run_onnx(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,7 +247,7 @@ class EfficientNetLiteEncoder:
         else:
             with torch.inference_mode():
                 for start in range(0, len(images), self.batch_size):
-                    parts.append(self._run(self.preprocess(images[start : start + self.batch_size])))
+                    parts.append(self._run(self.prepare(images[start : start + self.batch_size])))
         if not parts:
             return (
                 np.zeros((0, self.dim), np.float32),

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 
 from .colour import colour_stats, colour_vector
 from .encoders import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EfficientNetLiteEncoder, ImageEncoder
+from .photo_pool import map_photos
 from .types import BASE_FEATURES, FEATURE_SETS, FULL_FEATURES
 
 # The smallest side a photo is decoded at: the encoder reads 224 x 224, colour statistics 128 px, and
@@ -64,7 +65,8 @@ def default_feature_set(encoder_name: str) -> str:
 
 
 def extract(encoder: ImageEncoder, images: Sequence[Image.Image]) -> PhotoFeatures:
+    """The encoder's outputs and each photo's colour statistics (a batch's side by side: photo_pool.py)."""
     if isinstance(encoder, EfficientNetLiteEncoder):
         embeddings, logits, stages = encoder.encode_full(images)
-        return PhotoFeatures(embeddings, [colour_stats(im) for im in images], logits, stages)
-    return PhotoFeatures(encoder.encode(images), [colour_stats(im) for im in images], None)
+        return PhotoFeatures(embeddings, map_photos(colour_stats, images), logits, stages)
+    return PhotoFeatures(encoder.encode(images), map_photos(colour_stats, images), None)

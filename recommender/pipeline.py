@@ -33,7 +33,7 @@ from .colour import describe_colour
 from .config import CLIP, EngineConfig
 from .context_mood import with_context
 from .describe import describe_photo, describe_photo_mood
-from .devices import resolve_device
+from .devices import resolve_device, resolve_precision
 from .diversity import artist_codes, distinct_artists, diversify
 from .encoder_factory import make_encoder
 from .encoders import ImageEncoder
@@ -130,16 +130,23 @@ class Engine:
 
     def _encoder_on(self, device: str) -> ImageEncoder:
         c = self.config
+        precision = resolve_precision(c.precision, device)
         return MODELS.get(
             "encoder",
             lambda: make_encoder(
-                c.encoder, clip_dir=c.clip_dir, runtime=c.runtime, model_dir=c.model_dir, device=device
+                c.encoder,
+                clip_dir=c.clip_dir,
+                runtime=c.runtime,
+                model_dir=c.model_dir,
+                device=device,
+                precision=precision,
             ),
             name=c.encoder,
             clip_dir=c.clip_dir,
             runtime=c.runtime,
             model_dir=c.model_dir,
             device=device,
+            precision=precision,
         )
 
     @property

@@ -107,9 +107,14 @@ def configure_threads(threads: int | None = None) -> int:
     return n
 
 
+def current_budget() -> int:
+    """This process's thread budget: the one configure_threads set, else its share of the cores."""
+    return _budget or thread_budget()
+
+
 def onnx_threads() -> int:
     """Intra-op threads for a new ONNX Runtime session: the budget configure_threads set."""
-    return _budget or thread_budget()
+    return current_budget()
 
 
 def onnx_session_options(threads: int | None = None) -> object:

@@ -22,6 +22,7 @@ def test_defaults_are_the_active_artifacts_and_the_evaluated_weights() -> None:
     assert config.heads_artifact == str(ARTIFACTS_DIR / active["heads"])
     assert config.weights() == DEFAULT_WEIGHTS and config.strategies == tuple(DEFAULT_WEIGHTS)
     assert (config.device, config.runtime, config.threads) == ("auto", "onnx", None)
+    assert config.precision == "auto"
 
 
 def test_every_variable_is_read() -> None:
@@ -29,6 +30,7 @@ def test_every_variable_is_read() -> None:
         {
             "ENGINE_DEVICE": "cpu",
             "ENGINE_RUNTIME": "torch",
+            "ENGINE_PRECISION": "bf16",
             "ENGINE_THREADS": "3",
             "ENGINE_MODEL_DIR": "/srv/models",
             "ENGINE_BATCH_SIZE": "32",
@@ -47,6 +49,7 @@ def test_every_variable_is_read() -> None:
         "/srv/models",
     )
     assert (config.batch_size, config.batch_wait_ms, config.idle_unload_seconds) == (32, 5.0, 600.0)
+    assert config.precision == "bf16"
     assert (config.mood_artifact, config.heads_artifact, config.fusion) == (
         "/srv/mood-v9",
         "/srv/heads-v9",
@@ -75,6 +78,7 @@ def test_another_encoder_gets_the_mood_only_default_unless_weights_are_given() -
         ({"ENGINE_WEIGHTS": "va_match"}, "'va_match' is not 'strategy=weight'"),
         ({"ENGINE_WEIGHTS": "va_match=-1"}, "must not be negative"),
         ({"ENGINE_RUNTIME": "tensorrt"}, "runtime 'tensorrt' is not one of onnx, torch"),
+        ({"ENGINE_PRECISION": "int8"}, "precision 'int8' is not one of auto, fp32, fp16, bf16"),
     ],
 )
 def test_a_bad_value_is_a_clear_error(variables: dict[str, str], message: str) -> None:
