@@ -122,6 +122,15 @@ def gram_predictions(
     of on each training fold, so a variant costs one n x n x d product instead of seven fits. On mood-v3's
     inputs it gives the figures of the exact protocol to within 0.002 r (mood-v4 card). x_tests: other
     inputs to predict the held-out rows from (test-time views), one Predictions each; default pool.x."""
+    return protocol_predictions(pool, recipe, gram_fit_predict(pool, recipe, x_tests))
+
+
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def gram_fit_predict(pool: Pool, recipe: Recipe = RECIPE, x_tests: Sequence[np.ndarray] = ()) -> FitPredict:
+    """gram_predictions' fit: (y, row weights, train rows, test rows) -> (ways, len(test)) predictions,
+    for heads built on it (mood_heads: chosen source weights, rank targets)."""
     mean, std = standardiser(pool.x)
     scale = block_scale(pool)
     z = (pool.x - mean) / (std * scale)
@@ -157,7 +166,7 @@ def gram_predictions(
             out.append(np.clip(y_mean + (raw - y_mean) * stretch, 0.0, 1.0))
         return np.array(out)
 
-    return _generic(pool, recipe, fit_predict)
+    return fit_predict
 
 
 # --- kernel ridge (RBF) on the block-scaled principal components -----------------------------------
@@ -199,14 +208,10 @@ def kernel_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Predictions:
         # no stretch to the ratings' spread: r does not see it
         return _krr(k[np.ix_(use, use)], y[use], w[use], k[np.ix_(te, use)], np.array([best[1]]))
 
-    return _generic(pool, recipe, fit_predict)[0]
+    return protocol_predictions(pool, recipe, fit_predict)[0]
 
 
-def _generic(
-    pool: Pool,
-    recipe: Recipe,
-    fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-) -> list[Predictions]:
+def protocol_predictions(pool: Pool, recipe: Recipe, fit_predict: FitPredict) -> list[Predictions]:
     """The protocol around a fit_predict(y, w, train rows, test rows) -> (m, len(test)) predictions for m
     ways of showing the test rows (test-time views); one Predictions per way."""
     oasis, e6 = np.flatnonzero(pool.is_oasis), np.flatnonzero(~pool.is_oasis)
@@ -263,7 +268,7 @@ def mlp_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Predictions:
                 preds.append(net(torch.tensor(f[te], dtype=torch.float32))[:, 0].numpy())
         return np.mean(preds, axis=0)[None]
 
-    return _generic(pool, recipe, fit_predict)[0]
+    return protocol_predictions(pool, recipe, fit_predict)[0]
 
 
 # --- reporting -----------------------------------------------------------------------------------------
