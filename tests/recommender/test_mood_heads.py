@@ -96,3 +96,15 @@ def test_softmax_rows_are_distributions() -> None:
     p = mood_heads.softmax(np.array([[1000.0, 0.0, -5.0], [0.0, 0.0, 0.0]]))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert p[0, 0] == pytest.approx(1.0) and p[1, 0] == pytest.approx(1 / 3)
+
+
+def test_quadrant_p5_rises_with_the_reading_and_refuses_a_bad_shape() -> None:
+    from recommender.lab.training.mood_quadrant import va_match_p5
+
+    rng = np.random.default_rng(0)
+    human = rng.uniform(0.1, 0.9, size=(80, 2))
+    got = va_match_p5({"exact": human.copy(), "noise": rng.uniform(0.1, 0.9, size=(80, 2))}, human)
+    assert got["exact"] == got["oracle (human V/A)"] > got["chance"] + 0.2
+    assert abs(got["noise"] - got["chance"]) < 0.15
+    with pytest.raises(ValueError, match="shape"):
+        va_match_p5({"short": human[:10]}, human)

