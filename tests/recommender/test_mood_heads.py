@@ -30,8 +30,9 @@ def test_each_head_learns_the_signal_on_held_out_themes(name: str) -> None:
     p = HEADS[name](pool)
     y = np.stack([pool.valence, pool.arousal], axis=1)[pool.is_oasis]
     assert p.oof.shape == (60, 2) and p.oasis_to_e6.shape == (60, 2)
-    # trees on 60 photos learn a linear signal worst, and hardly carry it to unlike photos
-    floor, cross_floor = (0.3, 0.0) if name == "gbt" else (0.5, 0.5)
+    # trees on 60 photos learn a linear signal worst, and hardly carry it to unlike photos; a 2-member MLP
+    # with a fixed penalty is a little worse than the linear heads there (seeded: no flakiness)
+    floor, cross_floor = {"gbt": (0.3, 0.0), "mlp": (0.4, 0.4)}.get(name, (0.5, 0.5))
     for col in (0, 1):
         assert pearson(p.oof[:, col], y[:, col]) > floor
         assert pearson(p.e6_to_oasis[:, col], y[:, col]) > cross_floor

@@ -294,6 +294,9 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         "gradient-boosted trees, Lite2": lambda: gbt_predictions(d.pool(l2)),
         "Lite1, plain": lambda: lin(d.blocks(LITE1, ["plain"])),
         "Lite0 + Lite1, plain": lambda: lin(l0 + d.blocks(LITE1, ["plain"], LITE2_BESIDE)),
+        "Lite1 + Lite2, plain": lambda: lin(
+            d.blocks(LITE1, ["plain"]) + d.blocks(L2, ["plain"], LITE2_BESIDE)
+        ),
         "TTA Lite0, five-crop": lambda: five_crop(d, FIVE_CROP),
         "TTA Lite0, plain+flip+five-crop": lambda: five_crop(d, ("plain", "flip", *FIVE_CROP)),
     }
@@ -308,6 +311,8 @@ def five_crop(d: Data, views: Sequence[str]) -> Predictions:
 
 
 ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "mean: Lite1 ridge + Lite2 ridge": ("Lite1, plain", "Lite2, plain"),
+    "mean: Lite0, Lite1 and Lite2 ridges": (BASE, "Lite1, plain", "Lite2, plain"),
     "mean: Lite2 ridge + Lite2 MLP ensemble": ("Lite2, plain", "MLP ensemble, Lite2"),
     "mean: Lite2 ridge + Lite2 trees": ("Lite2, plain", "gradient-boosted trees, Lite2"),
     "mean: Lite0+Lite2 ridge + Lite2 MLP ensemble": ("Lite0 + Lite2, plain", "MLP ensemble, Lite2"),
