@@ -50,6 +50,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "Lite1, plain": [(LITE1, "plain")],
     "Lite2, plain": [(L2, "plain")],
     "Lite0 + Lite1, plain": [(L0, "plain"), (LITE1, "plain")],
+    "Lite1 + Lite2, plain": [(LITE1, "plain"), (L2, "plain")],
     "Lite0 + Lite2, plain": [(L0, "plain"), (L2, "plain")],
     "Lite0 + Lite2, plain+flip": [(L0, "plain"), (L0, "flip"), (L2, "plain"), (L2, "flip")],
 }
