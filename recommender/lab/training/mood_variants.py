@@ -30,7 +30,7 @@ from recommender.lab.stats import pearson, standardiser
 from recommender.types import IMAGE_EMOTIONS
 
 from .mood_kernel import grouped_folds, pick_alpha, ridge_predictions
-from .mood_views import FIVE_CROP, extract
+from .mood_views import extract
 from .train_mood_sources import Pool, Recipe, block_scale, equate, fit, pool_components
 
 L0, L2 = "efficientnet-lite0", "efficientnet-lite2"
@@ -329,12 +329,7 @@ TTA: dict[str, tuple[str, ...]] = {
     "TTA Lite0, plain+288px": ("plain", "s288"),
     "TTA Lite0, plain+flip+central crop+288px": ("plain", "flip", "c80", "s288"),
 }
-# Measured when their views are cached (mood_views --views tl80,tr80,bl80,br80): four more encoder passes
-# on every photo, which the shared 2-core machine could not give in this session.
-FIVE_CROP_TTA: dict[str, tuple[str, ...]] = {
-    "TTA Lite0, five-crop": FIVE_CROP,
-    "TTA Lite0, plain+flip+five-crop": ("plain", "flip", *FIVE_CROP),
-}
+# The five-crop views (corners too) are measured by mood_heads ("TTA Lite0, five-crop", ...).
 
 
 def tta_predictions(d: Data) -> dict[str, Predictions]:
