@@ -86,6 +86,9 @@ _index: tuple[str, TrackCatalogue] | None = None
 TrackSource = Callable[[], Iterable[Mapping[str, Any]]]
 # Encoder embeddings of real photos, (m, d) float32 (photos.selectors.recent_photo_embeddings).
 PhotoEmbeddingSource = Callable[[], np.ndarray]
+# Where every index build reads them unless its caller gives its own: the photos app, which sits above
+# the catalogue app that also builds indexes, registers its reader at startup (PhotosConfig.ready).
+_calibration_photos: PhotoEmbeddingSource | None = None
 # Artifact directories by kind ("mood", "heads", "reranker") the model registry marks active: see
 # serve_artifacts.
 _served_artifacts: dict[str, str] = {}
@@ -172,12 +175,19 @@ def index_version(catalogue_version: str) -> str:
     return f"{catalogue_version}-{hashlib.sha256(built_by.encode()).hexdigest()[:12]}"
 
 
+def calibrate_with(photo_embeddings: PhotoEmbeddingSource | None) -> None:
+    """Set where index builds read real photos' embeddings (None: calibrate on perturbed tracks)."""
+    global _calibration_photos
+    _calibration_photos = photo_embeddings
+
+
 def current_index(
     catalogue_version: str, tracks: TrackSource, photo_embeddings: PhotoEmbeddingSource | None = None
 ) -> tuple[str, TrackCatalogue]:
     """The track index for this catalogue version, with its full version: from memory, from disk (another
-    process built it), or built from tracks() and saved. photo_embeddings() (read only for a build): real
-    photos' encoder embeddings, whose queries calibrate the approximate searches of a large catalogue
+    process built it), or built from tracks() and saved. photo_embeddings() (read only for a build; by
+    default the source set by calibrate_with): real photos' encoder embeddings, whose queries calibrate
+    the approximate searches of a large catalogue
     (Engine.calibration_queries); without them, or too few, they are calibrated on perturbed tracks.
 
     One process builds a version while the others wait for it; a process that still holds the previous
@@ -201,7 +211,8 @@ def current_index(
                 catalogue = _load_saved(index_root / version)
                 if catalogue is None:
                     blocks = TrackBlocks(TrackColumns(**block) for block in tracks())
-                    photos = photo_embeddings() if photo_embeddings is not None else None
+                    source = photo_embeddings or _calibration_photos
+                    photos = source() if source is not None else None
                     catalogue = engine().build_catalogue(blocks, version=version, photo_embeddings=photos)
                     _save(catalogue, index_root, version)
             finally:

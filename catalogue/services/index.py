@@ -16,7 +16,6 @@ from django.conf import settings
 from catalogue.selectors import active_track_blocks, catalogue_version
 from config.celery import publish
 from inference import adapter
-from photos.selectors import recent_photo_embeddings
 
 REBUILD_TASK = "catalogue.tasks.rebuild_index"
 
@@ -75,5 +74,5 @@ def request_rebuild() -> bool:
 def rebuild() -> str:
     """Build (or load) the index for the catalogue as it is now; returns the index version. A no-op build
     when that version is already on disk: what moves the index is the catalogue's version."""
-    version, _ = adapter.current_index(catalogue_version(), active_track_blocks, recent_photo_embeddings)
+    version, _ = adapter.current_index(catalogue_version(), active_track_blocks)
     return version

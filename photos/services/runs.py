@@ -19,7 +19,6 @@ from config.celery import publish
 from inference import adapter
 from inference.adapter import TrackCatalogue
 from photos.models import Photo, Run
-from photos.selectors import recent_photo_embeddings
 from photos.services import filters as run_filters
 from photos.services import run_statements
 
@@ -41,7 +40,7 @@ RUN_TASK = "photos.tasks.run_recommendation"  # sent by name: tasks.py imports t
 def ranking_index() -> tuple[str, TrackCatalogue]:
     """The engine's index over the active catalogue as it is now, with its version. The catalogue's version
     is read first (one primary-key read) and the rows only when that version has no index yet."""
-    return adapter.current_index(catalogue_version(), active_track_blocks, recent_photo_embeddings)
+    return adapter.current_index(catalogue_version(), active_track_blocks)
 
 
 def create_run(

@@ -69,6 +69,7 @@ def served(
     monkeypatch.setattr(engine, "build_catalogue", recording_build)
     adapter.reset()
     monkeypatch.setattr(adapter, "engine", lambda: engine)
+    monkeypatch.setattr(adapter, "_calibration_photos", None)  # no database here: calibrate on tracks
     yield strategy, builds
     adapter.forget_index()
 

@@ -35,3 +35,11 @@ def test_the_latest_photos_of_the_latest_encoder_come_back_newest_first() -> Non
     assert got.dtype == np.float32 and got.shape == (3, 4)
     assert got[:, 0].tolist() == [4.0, 3.0, 2.0]
     assert recent_photo_embeddings().shape == (4, 4)
+
+
+def test_every_index_build_calibrates_on_stored_photos_by_default() -> None:
+    # The worker's, the recommend command's and the admin's rebuild all go through current_index without
+    # a source of their own: the photos app's reader is the one default.
+    from inference import adapter
+
+    assert adapter._calibration_photos is recent_photo_embeddings
