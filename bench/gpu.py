@@ -54,6 +54,7 @@ from recommender.config import EngineConfig  # noqa: E402
 from recommender.devices import AUTO_CUDA_PRECISION, MOOD_TOLERANCE, TOP10_SCORE_EPS  # noqa: E402
 from recommender.encoder_factory import make_encoder  # noqa: E402
 from recommender.encoders import EfficientNetLiteEncoder, resize_array  # noqa: E402
+from recommender.lab.labelled_catalogue import demo_tracks  # noqa: E402
 from recommender.lab.precision import mood_differences, top10_agreement  # noqa: E402
 from recommender.photo_inputs import decode_photo  # noqa: E402
 from recommender.photo_pool import map_photos  # noqa: E402
@@ -62,7 +63,6 @@ from recommender.threads import available_cpus  # noqa: E402
 from recommender.types import TrackRow  # noqa: E402
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
-DEMO_CSV = REPO_ROOT / "demo" / "catalogue.csv"
 
 
 def emit(record: dict[str, object]) -> None:
@@ -101,24 +101,6 @@ def synthetic_rows(count: int = 20_000) -> list[TrackRow]:
     ]
 
 
-def demo_rows() -> list[TrackRow]:
-    import csv
-
-    with DEMO_CSV.open(newline="", encoding="utf-8") as handle:
-        return [
-            TrackRow(
-                track_id=1_000_000 + i,
-                artist=r["artist"],
-                title=r["title"],
-                valence=float(r["valence"]),
-                arousal=float(r["arousal"]),
-                genre=r["genre"],
-                tags=[t for t in r["tags"].split(";") if t],
-            )
-            for i, r in enumerate(csv.DictReader(handle))
-        ]
-
-
 def tidytuesday_rows() -> list[TrackRow]:
     songs = SHARED / "spotify_songs" / "spotify_songs.csv"
     if not songs.exists():
@@ -128,7 +110,7 @@ def tidytuesday_rows() -> list[TrackRow]:
     return [t.row for t in load_spotify_songs(songs)]
 
 
-CATALOGUES = {"demo": demo_rows, "tidytuesday": tidytuesday_rows, "synthetic": synthetic_rows}
+CATALOGUES = {"demo": demo_tracks, "tidytuesday": tidytuesday_rows, "synthetic": synthetic_rows}
 
 
 def load_catalogues(engine: Engine, names: list[str]) -> dict[str, TrackCatalogue]:

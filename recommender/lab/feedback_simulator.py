@@ -44,10 +44,11 @@ from pathlib import Path
 import numpy as np
 
 from recommender.lab import datasets, photo_mood_signal, rerank_offline
+from recommender.lab.labelled_catalogue import labelled_tracks
 from recommender.lab.rating_learners import learn_beside
 from recommender.lab.rerank_offline import OfflineEval
 from recommender.lab.rerank_training import Outcome, RatingSet, train_and_judge
-from recommender.lab.simulator_data import MOODS, EngineOutputs, engine_outputs, load_catalogue
+from recommender.lab.simulator_data import MOODS, EngineOutputs, engine_outputs
 from recommender.lab.simulator_world import STRONG_USERS, TRUTHS, USERS, World, seen_photos_check
 from recommender.lab.training import train_mood_sources as tms
 from recommender.lab.training.mood_features import photo_features
@@ -227,7 +228,7 @@ def main() -> None:
     seen_groups = set(rng.permutation(groups)[: int(len(groups) * SEEN_SHARE)].tolist())
     is_seen = np.array([g in seen_groups for g in oasis.themes])
     seen, unseen = np.flatnonzero(is_seen), np.flatnonzero(~is_seen)
-    rows = load_catalogue(args.catalogue)
+    rows = labelled_tracks(args.catalogue, first_id=1)
     out = engine_outputs(args.data, oasis, rows, args.moods, args.features, args.cache)
     labels = {r.track_id: (float(r.valence or 0), float(r.arousal or 0)) for r in rows}
     embeddings = photo_features(oasis.paths, tms.ENCODER, args.features, "plain", "oasis").embeddings

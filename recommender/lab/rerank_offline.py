@@ -166,7 +166,8 @@ def load(directory: Path | str) -> OfflineEval:
 def build(data: Path, cache: Path) -> tuple[OfflineEval, dict[str, Any]]:
     """OASIS development photos (out-of-fold moods, as the evaluation report's catalogue kinds read them)
     against the demo catalogue (editorial V/A), ranked by the shipped default engine."""
-    from recommender.lab.evaluation.kinds import demo_tracks, oasis_photos
+    from recommender.lab.evaluation.kinds import oasis_photos
+    from recommender.lab.labelled_catalogue import demo_tracks
     from recommender.pipeline import EngineConfig, get_engine
 
     predicted, _, human, themes = oasis_photos(data, cache)

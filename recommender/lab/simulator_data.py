@@ -9,7 +9,6 @@ OASIS development photo; or "served", the served model's reading."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,22 +25,6 @@ from recommender.reranker import POOL
 from recommender.types import PhotoAnalysis, TrackRow
 
 MOODS = ("out-of-fold", "served")
-
-
-def load_catalogue(path: Path) -> list[TrackRow]:
-    with open(path, newline="") as handle:
-        return [
-            TrackRow(
-                track_id=i + 1,
-                artist=r["artist"],
-                title=r["title"],
-                valence=float(r["valence"]),
-                arousal=float(r["arousal"]),
-                genre=r.get("genre", ""),
-                tags=[t for t in r.get("tags", "").split(";") if t],
-            )
-            for i, r in enumerate(csv.DictReader(handle))
-        ]
 
 
 @dataclass

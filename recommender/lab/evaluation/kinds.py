@@ -20,7 +20,6 @@ Catalogue kinds (what a deployment may hold):
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from recommender.colour import COLOUR_KEYS, describe_colour
 from recommender.config import ARTIFACTS_DIR
 from recommender.imagenet import top_labels
 from recommender.lab import datasets
+from recommender.lab.labelled_catalogue import demo_tracks
 from recommender.lab.playlist_moods import weak_labels
 from recommender.lab.stats import pearson
 from recommender.lab.training import train_mood_sources as tms
@@ -50,7 +50,6 @@ from .relevance import build_relevances
 from .scoring import FusedScores, StrategySet, build_catalogue, chance, judge, score_matrices
 
 KINDS: tuple[str, ...] = ("va_only", "spotify_features", "audio_only", "mixed")
-DEMO_CSV = Path(__file__).resolve().parents[3] / "demo" / "catalogue.csv"
 
 
 @dataclass
@@ -68,22 +67,6 @@ class KindResult:
 
     def as_json(self) -> dict[str, Any]:
         return self.__dict__
-
-
-def demo_tracks(first_id: int = 1_000_000) -> list[TrackRow]:
-    with DEMO_CSV.open(newline="", encoding="utf-8") as handle:
-        return [
-            TrackRow(
-                track_id=first_id + i,
-                artist=r["artist"],
-                title=r["title"],
-                valence=float(r["valence"]),
-                arousal=float(r["arousal"]),
-                genre=r["genre"],
-                tags=[t for t in r["tags"].split(";") if t],
-            )
-            for i, r in enumerate(csv.DictReader(handle))
-        ]
 
 
 def emotify_tracks(root: Path, cache: Path, first_id: int = 2_000_000) -> list[TrackRow]:

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from recommender.lab.datasets import default_data_root, load_emotion6, load_oasis
-from recommender.lab.evaluation.kinds import demo_tracks
 from recommender.lab.evaluation.relevance import build_relevances
 from recommender.lab.evaluation.scoring import build_catalogue, chance, judge, load_strategies, score_matrices
+from recommender.lab.labelled_catalogue import demo_tracks
 from recommender.pipeline import EngineConfig
 from recommender.types import IMAGE_EMOTIONS, PhotoAnalysis
 
