@@ -42,7 +42,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -55,7 +55,7 @@ from recommender.devices import AUTO_CUDA_PRECISION, MOOD_TOLERANCE, TOP10_SCORE
 from recommender.encoder_factory import make_encoder  # noqa: E402
 from recommender.encoders import EfficientNetLiteEncoder, resize_array  # noqa: E402
 from recommender.lab.labelled_catalogue import demo_tracks  # noqa: E402
-from recommender.lab.precision import mood_differences, top10_agreement  # noqa: E402
+from recommender.lab.precision import made_up_photos, mood_differences, top10_agreement  # noqa: E402
 from recommender.photo_inputs import decode_photo  # noqa: E402
 from recommender.photo_pool import map_photos  # noqa: E402
 from recommender.pipeline import Engine  # noqa: E402
@@ -75,21 +75,7 @@ def load_photos(count: int) -> tuple[list[Image.Image], str]:
     if len(paths) >= count:
         step = len(paths) // count  # spread over Emotion6's emotion folders
         return [Image.open(p).convert("RGB") for p in paths[::step][:count]], "emotion6"
-    rng = np.random.default_rng(0)
-    photos = []
-    for _ in range(count):
-        base = rng.integers(0, 255, 3)
-        y, x = np.mgrid[0:240, 0:320]
-        field = base + 60 * np.stack(
-            [np.sin(x / rng.uniform(20, 80)), np.cos(y / rng.uniform(20, 80)), 0 * x], -1
-        )
-        image = Image.fromarray(np.clip(field, 0, 255).astype(np.uint8))
-        draw = ImageDraw.Draw(image)
-        for _ in range(3):
-            x0, y0 = int(rng.integers(0, 240)), int(rng.integers(0, 180))
-            draw.ellipse((x0, y0, x0 + 60, y0 + 50), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
-        photos.append(image)
-    return photos, "synthetic"
+    return made_up_photos(count), "synthetic"
 
 
 def synthetic_rows(count: int = 20_000) -> list[TrackRow]:

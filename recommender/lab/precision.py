@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from recommender.catalogue_index import TrackCatalogue
 from recommender.devices import TOP10_SCORE_EPS
@@ -100,3 +101,22 @@ def top10_agreement(
         "fp32_gap_10th_11th_median": round(float(np.median([a.gap_kth_next for a in found])), 6),
         "tie_eps": eps,
     }
+
+
+def made_up_photos(count: int, seed: int = 0) -> list[Image.Image]:
+    """Seeded smooth colour fields with shapes: photos for where Emotion6 is absent (bench/gpu.py) and for
+    tests that must not depend on ../shared."""
+    rng = np.random.default_rng(seed)
+    photos = []
+    for _ in range(count):
+        y, x = np.mgrid[0:240, 0:320]
+        field = rng.integers(0, 255, 3) + 60 * np.stack(
+            [np.sin(x / rng.uniform(20, 80)), np.cos(y / rng.uniform(20, 80)), 0 * x], -1
+        )
+        image = Image.fromarray(np.clip(field, 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(image)
+        for _ in range(3):
+            x0, y0 = int(rng.integers(0, 240)), int(rng.integers(0, 180))
+            draw.ellipse((x0, y0, x0 + 60, y0 + 50), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+        photos.append(image)
+    return photos

@@ -9,34 +9,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
 
 from recommender import devices, pipeline
 from recommender.catalogue_index import TrackCatalogue
 from recommender.devices import AUTO_CUDA_PRECISION, MOOD_TOLERANCE, resolve_precision, use_ieee_fp32
 from recommender.encoders import EfficientNetLiteEncoder
-from recommender.lab.precision import mood_differences, top10_agreement, top_agreement
+from recommender.lab.precision import made_up_photos, mood_differences, top10_agreement, top_agreement
 from recommender.model_cache import ModelCache
 from recommender.pipeline import Engine, EngineConfig
 from recommender.types import TrackRow
-
-
-def made_up_photos(count: int) -> list[Image.Image]:
-    """Smooth colour fields with shapes, seeded (as bench/gpu.py makes them where Emotion6 is absent)."""
-    rng = np.random.default_rng(0)
-    photos = []
-    for _ in range(count):
-        y, x = np.mgrid[0:240, 0:320]
-        field = rng.integers(0, 255, 3) + 60 * np.stack(
-            [np.sin(x / rng.uniform(20, 80)), np.cos(y / rng.uniform(20, 80)), 0 * x], -1
-        )
-        image = Image.fromarray(np.clip(field, 0, 255).astype(np.uint8))
-        draw = ImageDraw.Draw(image)
-        for _ in range(3):
-            x0, y0 = int(rng.integers(0, 240)), int(rng.integers(0, 180))
-            draw.ellipse((x0, y0, x0 + 60, y0 + 50), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
-        photos.append(image)
-    return photos
 
 
 @pytest.fixture(scope="module")
