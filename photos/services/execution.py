@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from catalogue.models import Track
@@ -64,9 +64,12 @@ def execute(
     their own messages) asks to come back once no task of that worker can still be running (the hard time
     limit after the claim): held_since is that claim's time. If the run is then still running under the
     same claim, its worker was lost, and the run is taken over like a redelivered one."""
-    still_held = held_since is not None and Run.objects.filter(
-        pk=run_id, status=Run.Status.RUNNING, started_at=datetime.fromisoformat(held_since)
-    ).exists()
+    still_held = (
+        held_since is not None
+        and Run.objects.filter(
+            pk=run_id, status=Run.Status.RUNNING, started_at=datetime.fromisoformat(held_since)
+        ).exists()
+    )
     run = claim(run_id, worker, redelivered=redelivered or still_held)
     if run is None:
         if redelivered or still_held:  # lost its worker MAX_ATTEMPTS times: give up (no-op unless running)
@@ -211,8 +214,7 @@ def _store_result(
             )
             for rank, r in enumerate(tracks, start=1)
         ]
-        with transaction.atomic():
-            run_statements.finish(run, result, items, embedding, engine_version)
+        run_statements.finish(run, result, items, embedding, engine_version)
 
     try:
         write(ranked)
