@@ -116,7 +116,8 @@ def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[Run]:
 
 def execute_claimed(runs: Sequence[Run]) -> None:
     """Analyse the claimed runs' photos together, then rank and store each run on its own. Each run
-    carries its photo's stored file name as `photo_image` (see run_statements.claim_returning)."""
+    carries its photo's stored file name as `photo_image` and whether its user rated any track as
+    `has_ratings` (see run_statements.claim_returning): a user without ratings costs no read of them."""
     if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
         time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
     storage = Photo._meta.get_field("image").storage
@@ -158,7 +159,7 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                     analysis,
                     run.top_k,
                     run.user_id,
-                    feedback=user_feedback(run.user_id),
+                    feedback=user_feedback(run.user_id) if run.has_ratings else [],  # type: ignore[attr-defined]
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                     mood_override=run.chosen_mood,

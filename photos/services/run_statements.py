@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Field
 
 from photos.models import Feedback, Photo, Run, RunItem
 
@@ -55,16 +56,18 @@ def _without_waiting_for_disk() -> str:
 
 def claim_returning(run_id: int, worker: str, now: datetime, take_over_below: int = 0) -> Run | None:
     """Take a pending run for this worker and count the attempt; the run as claimed (with its photo's
-    stored file name as `photo_image`), or None when another worker has it or it is not pending. A
-    running run is taken over too while it has had fewer than `take_over_below` attempts (0: never)."""
-    no_wait = _without_waiting_for_disk()
-    claimed = list(
-        Run.objects.raw(
+    stored file name as `photo_image`, and as `has_ratings` whether its user has rated any track), or None
+    when another worker has it or it is not pending. A running run is taken over too while it has had
+    fewer than `take_over_below` attempts (0: never)."""
+    fields, converters = _run_columns()
+    with connection.cursor() as cursor:
+        cursor.execute(
             f"UPDATE {_RUN} SET status = %s, started_at = %s, worker = %s, error = '', "
-            f"attempts = attempts + 1 {no_wait}"
+            f"attempts = attempts + 1 {_without_waiting_for_disk()}"
             f"WHERE {_RUN}.id = %s AND (status = %s OR (status = %s AND attempts < %s)) "
-            f"RETURNING {f'{_RUN}.*' if no_wait else '*'}, "  # not the FROM item's column
-            f"(SELECT image FROM {_PHOTO} WHERE {_PHOTO}.id = {_RUN}.photo_id) AS photo_image",
+            f"RETURNING {', '.join(f'{_RUN}.{field.column}' for field in fields)}, "
+            f"(SELECT image FROM {_PHOTO} WHERE {_PHOTO}.id = {_RUN}.photo_id), "
+            f"EXISTS (SELECT 1 FROM {_FEEDBACK} WHERE {_FEEDBACK}.user_id = {_RUN}.user_id)",
             [
                 Run.Status.RUNNING,
                 _when(now),
@@ -75,8 +78,33 @@ def claim_returning(run_id: int, worker: str, now: datetime, take_over_below: in
                 take_over_below,
             ],
         )
-    )
-    return claimed[0] if claimed else None
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row[: len(fields)])
+    for i, expression, convert in converters:
+        values[i] = convert(values[i], expression, connection)
+    run = Run.from_db(connection.alias, [field.attname for field in fields], values)
+    run.photo_image, run.has_ratings = row[-2], bool(row[-1])  # type: ignore[attr-defined]
+    return run
+
+
+# Per database vendor: Run's columns and the converters of their values (what Run.objects.raw() looked up
+# for every claim, about 0.2 ms).
+_columns: dict[str, tuple[list[Field[Any, Any]], list[tuple[int, Any, Any]]]] = {}
+
+
+def _run_columns() -> tuple[list[Field[Any, Any]], list[tuple[int, Any, Any]]]:
+    cached = _columns.get(connection.vendor)
+    if cached is None:
+        fields = list(Run._meta.concrete_fields)
+        converters = []
+        for i, field in enumerate(fields):
+            column = field.get_col(_RUN)
+            for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+                converters.append((i, column, convert))
+        cached = _columns[connection.vendor] = (fields, converters)
+    return cached
 
 
 def ratings(user_id: int) -> list[tuple[int, int, float | None, float | None]]:
