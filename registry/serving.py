@@ -6,10 +6,11 @@ the active mood and heads, the index with the active reranker's track correction
 the user's own terms (for a user's run; the commands personalise nothing).
 
 use_active_versions() runs before every photo run: a primary-key read of RegistryState (in active(), one
-statement with the catalogue's version); only when its number moved does it read the active versions and hand their artifact directories to the engine
-(inference.adapter.serve_artifacts). A trained version's files live in media storage and are copied to a
-local cache directory the first time a process serves them (and again when a file there went missing);
-a version whose files cannot be had leaves the process serving what it served before, with a log line.
+statement with the catalogue's version); only when its number moved does it read the active versions and
+hand their artifact directories to the engine (inference.adapter.serve_artifacts). A trained version's
+files live in media storage and are copied to a local cache directory the first time a process serves them
+(and again when a file there went missing); a version whose files cannot be had leaves the process serving
+what it served before, with a log line.
 
 A reranker version may carry corrections of tracks' mood positions (runs rank with a corrected copy of
 the index: with_track_moods) and per-user terms (read per run for the run's user: Served.user_weights;
