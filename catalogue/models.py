@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import quote_plus
@@ -83,7 +83,13 @@ class CatalogueVersion(models.Model):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT number, changed_at FROM {cls._meta.db_table} WHERE id = %s", [cls.ROW])
             row = cursor.fetchone()
-        if row is None:
+        return cls.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any] | None) -> str:
+        """The version string of the row's (number, changed_at) as the database returned them (None, or
+        NULLs from an outer join: no row yet)."""
+        if row is None or row[0] is None:
             return "v0-none"
         changed_at = cast(models.DateTimeField, cls._meta.get_field("changed_at"))
         for convert in connection.ops.get_db_converters(changed_at.get_col(cls._meta.db_table)):

@@ -34,8 +34,8 @@ def decode_photo(source: str | Path | BinaryIO, side: int = DECODE_SIDE) -> Imag
     with Image.open(source) as image:
         image.draft("RGB", (side, side))  # only JPEG acts on it; others decode in full
         image.load()
-        upright = ImageOps.exif_transpose(image)
-        return upright.convert("RGB") if upright.mode != "RGB" else upright.copy()
+        ImageOps.exif_transpose(image, in_place=True)  # a copy less than a transposed image, copied again
+        return image.convert("RGB") if image.mode != "RGB" else image.copy()
 
 
 @dataclass

@@ -5,11 +5,12 @@ worker, `manage.py recommend` and the soundtracks (the command and the web's wor
 the active mood and heads, the index with the active reranker's track corrections, and the reranker with
 the user's own terms (for a user's run; the commands personalise nothing).
 
-use_active_versions() runs before every photo run: one primary-key read of RegistryState; only when its
-number moved does it read the active versions and hand their artifact directories to the engine
-(inference.adapter.serve_artifacts). A trained version's files live in media storage and are copied to a
-local cache directory the first time a process serves them (and again when a file there went missing);
-a version whose files cannot be had leaves the process serving what it served before, with a log line.
+use_active_versions() runs before every photo run: a primary-key read of RegistryState (in active(), one
+statement with the catalogue's version); only when its number moved does it read the active versions and
+hand their artifact directories to the engine (inference.adapter.serve_artifacts). A trained version's
+files live in media storage and are copied to a local cache directory the first time a process serves them
+(and again when a file there went missing); a version whose files cannot be had leaves the process serving
+what it served before, with a log line.
 
 A reranker version may carry corrections of tracks' mood positions (runs rank with a corrected copy of
 the index: with_track_moods) and per-user terms (read per run for the run's user: Served.user_weights;
@@ -28,8 +29,10 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection
 
-from catalogue.selectors import active_track_blocks, catalogue_version
+from catalogue.models import CatalogueVersion
+from catalogue.selectors import active_track_blocks
 from inference import adapter
 from inference.adapter import Engine, PhotoAnalysis, RankedTrack, Reranker, TrackCatalogue
 from registry.models import ModelVersion, RegistryState, UserTerms
@@ -70,10 +73,11 @@ def local_artifact_dir(version: ModelVersion) -> Path:
     return directory
 
 
-def use_active_versions() -> None:
-    """Serve the active versions as committed now (a primary-key read when nothing changed)."""
+def use_active_versions(number: int | None = None) -> None:
+    """Serve the active versions as committed now (a primary-key read when nothing changed; none when
+    the caller read the registry's number)."""
     global _served_number
-    number = RegistryState.current()
+    number = RegistryState.current() if number is None else number
     if number == _served_number:
         return
     chosen: dict[str, str] = {}
@@ -177,8 +181,9 @@ class Served:
 
 def active() -> Served:
     """The active versions as committed now, with the index of the active catalogue."""
-    use_active_versions()
-    version, catalogue = adapter.current_index(catalogue_version(), active_track_blocks)
+    registry_number, catalogue_now = _versions_now()
+    use_active_versions(registry_number)
+    version, catalogue = adapter.current_index(catalogue_now, active_track_blocks)
     reranker = adapter.served_reranker()
     return Served(
         adapter.engine(),
@@ -187,6 +192,20 @@ def active() -> Served:
         reranker,
         _served_ids.get("reranker") if reranker is not None else None,
     )
+
+
+def _versions_now() -> tuple[int, str]:
+    """The registry's number and the active catalogue's version (catalogue.selectors.catalogue_version),
+    as committed now: the two primary-key reads before every photo run, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT registry.number, catalogue.number, catalogue.changed_at FROM (SELECT 1) AS one "
+            f"LEFT JOIN {RegistryState._meta.db_table} AS registry ON registry.id = %s "
+            f"LEFT JOIN {CatalogueVersion._meta.db_table} AS catalogue ON catalogue.id = %s",
+            [RegistryState.ROW, CatalogueVersion.ROW],
+        )
+        registry_number, *catalogue = cursor.fetchone()
+    return int(registry_number or 0), CatalogueVersion.from_row(catalogue)
 
 
 def with_track_moods(catalogue: TrackCatalogue) -> TrackCatalogue:

@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from catalogue.models import Track
@@ -64,9 +64,12 @@ def execute(
     their own messages) asks to come back once no task of that worker can still be running (the hard time
     limit after the claim): held_since is that claim's time. If the run is then still running under the
     same claim, its worker was lost, and the run is taken over like a redelivered one."""
-    still_held = held_since is not None and Run.objects.filter(
-        pk=run_id, status=Run.Status.RUNNING, started_at=datetime.fromisoformat(held_since)
-    ).exists()
+    still_held = (
+        held_since is not None
+        and Run.objects.filter(
+            pk=run_id, status=Run.Status.RUNNING, started_at=datetime.fromisoformat(held_since)
+        ).exists()
+    )
     run = claim(run_id, worker, redelivered=redelivered or still_held)
     if run is None:
         if redelivered or still_held:  # lost its worker MAX_ATTEMPTS times: give up (no-op unless running)
@@ -113,7 +116,8 @@ def claim_queued(worker: str, limit: int, wait_seconds: float) -> list[Run]:
 
 def execute_claimed(runs: Sequence[Run]) -> None:
     """Analyse the claimed runs' photos together, then rank and store each run on its own. Each run
-    carries its photo's stored file name as `photo_image` (see run_statements.claim_returning)."""
+    carries its photo's stored file name as `photo_image` and whether its user rated any track as
+    `has_ratings` (see run_statements.claim_returning): a user without ratings costs no read of them."""
     if settings.RUN_FAULT_DELAY_SECONDS:  # fault-injection for the killed-worker tests; 0 in real use
         time.sleep(settings.RUN_FAULT_DELAY_SECONDS)
     storage = Photo._meta.get_field("image").storage
@@ -155,7 +159,7 @@ def execute_claimed(runs: Sequence[Run]) -> None:
                     analysis,
                     run.top_k,
                     run.user_id,
-                    feedback=user_feedback(run.user_id),
+                    feedback=user_feedback(run.user_id) if run.has_ratings else [],  # type: ignore[attr-defined]
                     mode="lift" if run.mode == Run.Mode.LIFT else "match",
                     context=run.context,
                     mood_override=run.chosen_mood,
@@ -211,8 +215,7 @@ def _store_result(
             )
             for rank, r in enumerate(tracks, start=1)
         ]
-        with transaction.atomic():
-            run_statements.finish(run, result, items, embedding, engine_version)
+        run_statements.finish(run, result, items, embedding, engine_version)
 
     try:
         write(ranked)

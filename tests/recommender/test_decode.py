@@ -59,3 +59,32 @@ def test_exif_orientation_is_applied() -> None:
 def test_what_is_not_an_image_raises_pils_error() -> None:
     with pytest.raises(UnidentifiedImageError):
         decode_photo(io.BytesIO(b"not an image at all"))
+
+
+def _decoded_as_before(source: io.BytesIO) -> Image.Image:
+    """decode_photo as first written: a transposed copy of the image, copied again."""
+    from PIL import ImageOps
+
+    with Image.open(source) as image:
+        image.draft("RGB", (DECODE_SIDE, DECODE_SIDE))
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        return upright.convert("RGB") if upright.mode != "RGB" else upright.copy()
+
+
+def test_the_decoded_pixels_are_the_same_as_before() -> None:
+    sources = []
+    for orientation in (None, 3, 6, 8):
+        exif = Image.Exif()
+        if orientation is not None:
+            exif[0x0112] = orientation
+        sources.append(_jpeg(_scene(900, 700), exif=exif.tobytes()))
+    png = io.BytesIO()
+    _scene(120, 90).convert("P").save(png, "PNG")
+    sources.append(png)
+    for source in sources:
+        expected = _decoded_as_before(io.BytesIO(source.getvalue()))
+        got = decode_photo(io.BytesIO(source.getvalue()))
+        assert got.mode == expected.mode == "RGB" and got.size == expected.size
+        assert np.array_equal(np.asarray(got), np.asarray(expected))
+        assert got.getexif().get(0x0112) is None  # upright: no orientation left to apply

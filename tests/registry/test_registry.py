@@ -157,3 +157,33 @@ def test_a_version_whose_files_are_gone_leaves_the_previous_one_serving_with_a_l
     serving.use_active_versions()
     assert adapter.engine_config().mood_artifact == served
     assert "mood-lost cannot be served" in caplog.text
+
+
+def test_a_run_reads_the_registry_and_the_catalogue_version_in_one_statement(
+    django_assert_num_queries,
+) -> None:
+    from catalogue.models import CatalogueVersion
+    from tests.factories import TrackFactory
+
+    TrackFactory.create_batch(3)
+    first = serving.active()
+    assert first.catalogue_version.startswith(f"{CatalogueVersion.current()}-")
+    with django_assert_num_queries(1):
+        assert serving.active().catalogue_version == first.catalogue_version
+    TrackFactory.create()  # the catalogue moves on
+    moved = serving.active()
+    assert moved.catalogue_version.startswith(f"{CatalogueVersion.current()}-")
+    assert moved.catalogue_version != first.catalogue_version
+    other = another_servable_mood(active("mood"))
+    services.activate(other.pk)
+    assert serving.active().engine.mood.version == other.name
+
+
+def test_without_the_state_rows_a_run_serves_the_shipped_versions_and_an_empty_catalogue() -> None:
+    from catalogue.models import CatalogueVersion
+
+    CatalogueVersion.objects.all().delete()
+    RegistryState.objects.all().delete()
+    served = serving.active()
+    assert served.catalogue_version.startswith("v0-none-") and len(served.catalogue) == 0
+    assert serving._served_number == 0
