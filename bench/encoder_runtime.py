@@ -4,15 +4,16 @@ one might try) and OpenVINO, at one and two threads; optionally static int8 as a
     python bench/encoder_runtime.py [--rounds 8] [--per-round 25] [--int8] [--only NAME[,NAME]]
 
 Every configuration runs the same preprocessed 224 x 224 photos (Emotion6 from ../shared/data, or seeded
-noise with a note when that is absent), in interleaved rounds so that a noisy neighbour hits them all
-alike. Prints one JSON object per configuration (ms per photo: median of the rounds and the best round,
-with the process's CPU ms per photo, and the largest difference of its outputs from onnx_1t's) and a
-summary, flushed as it goes.
+noise with a note when that is absent), in interleaved rounds (each starting from the next configuration)
+so that a noisy neighbour hits them all alike. Prints one JSON object per configuration (ms per photo:
+median of the rounds and the best round, with the process's CPU ms per photo, and the largest difference
+of its outputs from onnx_1t's) and a summary, flushed as it goes.
 
 - torch_eager: EfficientNet-Lite0 in eager torch, the engine's weights (--torch-threads threads);
 - onnx_1t: the engine's exported encoder (the serving path) with one intra-op thread, idle threads asleep;
 - onnx_2t: two threads, idle threads asleep (what a worker with two cores to itself uses);
 - onnx_2t_spinning: two threads that spin while waiting (ONNX Runtime's default; burns the other core);
+- onnx_2t_dynamic_block: two threads, session.dynamic_block_base 4 (smaller work blocks, for balance);
 - onnx_1t_extended: graph optimisation level EXTENDED instead of ALL (no NCHWc layout transformation);
 - onnx_1t_denormal_zero: session.set_denormal_as_zero;
 - onnx_1t_no_arena: the CPU memory arena off;
@@ -83,6 +84,7 @@ def onnx_session(
     denormal_zero: bool = False,
     arena: bool = True,
     batch1: bool = False,
+    dynamic_block_base: int = 0,
     optimised_copy: Path | None = None,
 ) -> Any:
     import onnxruntime
@@ -97,6 +99,8 @@ def onnx_session(
     options.enable_cpu_mem_arena = arena
     if batch1:
         options.add_free_dimension_override_by_name("batch", 1)
+    if dynamic_block_base:
+        options.add_session_config_entry("session.dynamic_block_base", str(dynamic_block_base))
     if optimised_copy is not None:
         options.optimized_model_filepath = str(optimised_copy)
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -240,6 +244,7 @@ def main() -> None:
             "onnx_1t": lambda: onnx_runner(onnx_session(exported, 1)),
             "onnx_2t": lambda: onnx_runner(onnx_session(exported, 2)),
             "onnx_2t_spinning": lambda: onnx_runner(onnx_session(exported, 2, spinning=True)),
+            "onnx_2t_dynamic_block": lambda: onnx_runner(onnx_session(exported, 2, dynamic_block_base=4)),
             "onnx_1t_extended": lambda: onnx_runner(onnx_session(exported, 1, level="ORT_ENABLE_EXTENDED")),
             "onnx_1t_denormal_zero": lambda: onnx_runner(onnx_session(exported, 1, denormal_zero=True)),
             "onnx_1t_no_arena": lambda: onnx_runner(onnx_session(exported, 1, arena=False)),
@@ -297,8 +302,11 @@ def main() -> None:
         for run in configurations.values():  # warm-up
             for x in inputs[:3]:
                 run(x)
-        for _ in range(args.rounds):
-            for name, run in configurations.items():
+        order = list(configurations.items())
+        for round_number in range(args.rounds):
+            # Each round starts from the next configuration, so none is always first after a pause.
+            shift = round_number % len(order)
+            for name, run in order[shift:] + order[:shift]:
                 started, cpu_started = time.perf_counter(), time.process_time()
                 for x in inputs:
                     run(x)
