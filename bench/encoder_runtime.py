@@ -21,6 +21,7 @@ of its outputs from onnx_1t's) and a summary, flushed as it goes.
 - openvino_1t, openvino_2t: OpenVINO (when installed) compiled from the same ONNX file for the CPU, fp32
   inference precision (INFERENCE_PRECISION_HINT f32), PERFORMANCE_HINT LATENCY, one stream;
   openvino_1t_batch1: with the input reshaped to batch 1;
+  OpenVINO is not a dependency (it did not win here): `pip install openvino==2026.4.1` to include it;
 - onnx_int8_1t (--int8): ONNX Runtime static int8 (quantize_static, QDQ, per-channel weights, all
   operators, MinMax calibration on 100 OASIS photos, none of them timed), and its agreement with the
   fp32 engine on 64 Emotion6 photos in the project's terms (devices.py: mood and emotions within
