@@ -10,6 +10,18 @@ weights at first use, onnx_export.py) to ~3.3 ms with the same outputs (bench/ph
 engine runs ONNX Runtime on the CPU; on a GPU the model runs in torch, in the precision ENGINE_PRECISION
 names (devices.py: "auto" is the reduced format that agrees with fp32).
 
+What else was tried for the CPU (bench/encoder_runtime.py, side by side in one run, on a 2-core AVX2-only
+AMD EPYC shared with other jobs, CPU ms per photo at batch 1; ONNX Runtime 1 thread: 13.2): OpenVINO 2026.4
+reading the same ONNX file in fp32 (INFERENCE_PRECISION_HINT f32, LATENCY, one stream) agrees within 2e-5
+but takes 14.5 (13.4 with the input fixed to batch 1), 21.6 with two threads, and 0.6 s to compile against
+ONNX Runtime's 0.1 s; ONNX Runtime's EXTENDED level instead of ALL takes 35 (no NCHWc layout); denormals
+as zero, no memory arena, a batch-1 shape override and session.dynamic_block_base change nothing beyond the
+noise. The exported graph has BatchNorm folded into the convolutions, and ONNX Runtime fuses Conv+Clip and
+the "same" padding. Static int8 (quantize_static, QDQ, per-channel, calibrated on OASIS photos) moves
+valence by up to 0.18 (tolerance 0.01, devices.py) and is no faster on a CPU without VNNI. The convolutions
+are 384 M multiply-adds (0.77 GFLOP) per photo and take ~95% of the time: a forward pass in 4 ms would need
+~190 GFLOP/s, above the fp32 peak of two of these cores at their base clock (2 x 2.45 GHz x 32 FLOP).
+
 A batch's photos are resized on a few threads (photo_pool.py). In torch the batch travels to the device as
 uint8 and is scaled there: a quarter of the bytes, and no float pass over every pixel on the CPU.
 """
