@@ -63,11 +63,12 @@ class Data:
         self._parts: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
     def parts(self, encoder: str, view: str) -> dict[str, np.ndarray]:
+        """part -> (n, d) float32, Emotion6 rows first (kept in float32: the pooled maps are wide)."""
         key = (encoder, view)
         if key not in self._parts:
             e6 = extract(self.e6.paths, encoder, [view], self.cache, "emotion6")[view]
             oa = extract(self.oa.paths, encoder, [view], self.cache, "oasis")[view]
-            self._parts[key] = {p: np.concatenate([e6[p], oa[p]]).astype(np.float64) for p in e6}
+            self._parts[key] = {p: np.concatenate([e6[p], oa[p]]) for p in e6}
         return self._parts[key]
 
     def blocks(
@@ -75,7 +76,8 @@ class Data:
     ) -> list[np.ndarray]:
         """Each named block averaged over the views (for linear heads: the mean of the views' predictions,
         up to the colour statistics, which are computed per view)."""
-        return [np.mean([self.parts(encoder, v)[b] for v in views], axis=0) for b in names]
+        parts = [self.parts(encoder, v) for v in views]
+        return [np.asarray(np.mean([p[b] for p in parts], axis=0, dtype=np.float64)) for b in names]
 
     def served_views_x(self, encoder: str, views: Sequence[str]) -> np.ndarray:
         """mood-v3's inputs with the OASIS rows averaged over views (Emotion6 rows plain): for test-time

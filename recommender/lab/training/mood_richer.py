@@ -1,0 +1,130 @@
+"""Richer inputs for the mood ridge (issue 9, section 2), under mood_heads' protocol and reporting:
+
+    nice -n 10 python -m recommender.lab.training.mood_heads --data ../shared/data \
+        --cache CACHE --out CACHE/richer.json --only "Lite2 + 2x2 grid means;..."
+
+Features come from mood_views (--views plain,s300 for the second scale). Variants:
+- pooling of the last feature map beyond its global mean: a 2x2 / 3x3 grid of means, generalised mean
+  (p = 3), max, spatial standard deviation (each beside the served inputs, as one more block);
+- a higher input resolution for Lite1 and Lite2 (300 px), and two scales averaged or side by side;
+- Lite0, Lite1 and Lite2 together, with the ridge alone or with the number of principal components
+  chosen inside each fold (pc_ridge_predictions);
+- finer colour statistics (mood_views.colour_more) beside the served ones.
+Every block is standardised and weighs the same in the ridge penalty (train_mood_sources.block_scale),
+so a wide block (the 3x3 grid: 11,520 columns) counts as much as the 9 colour statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from recommender.lab.stats import standardiser
+
+from .mood_kernel import ALPHAS, grouped_folds, ridge_predictions
+from .mood_variants import (
+    L0,
+    L2,
+    LITE2_BESIDE,
+    RECIPE,
+    SERVED_BLOCKS,
+    Data,
+    Predictions,
+    gram_fit_predict,
+    protocol_predictions,
+)
+from .mood_views import LITE1
+from .train_mood_sources import Pool, Recipe, block_scale
+
+HIGH = "s300"  # the higher resolution: the whole photo at 300 px
+PC_COUNTS = (32, 64, 128, 256, 512, 1024)
+INNER_FOLDS = 5
+
+
+def ridge(pool: Pool) -> Predictions:
+    """mood-v4's ridge (mood_variants.gram_fit_predict: alpha chosen inside each fold) on these inputs."""
+    return protocol_predictions(pool, RECIPE, gram_fit_predict(pool, RECIPE))[0]
+
+
+def leading_components(pool: Pool, k: int) -> np.ndarray:
+    """(n, k) scores on the pool's k leading principal components (block-scaled inputs, label-free)."""
+    mean, std = standardiser(pool.x)
+    z = (pool.x - mean) / (std * block_scale(pool))
+    zc = z - z.mean(axis=0)
+    s, u = np.linalg.eigh(zc @ zc.T)
+    top = np.argsort(-s)[:k]
+    return u[:, top] * np.sqrt(np.maximum(s[top], 0.0))
+
+
+def pc_fit_predict(
+    f: np.ndarray, groups: np.ndarray, seed: int, counts: Sequence[int] = PC_COUNTS
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """A weighted ridge on the k leading components, k and alpha chosen together by an inner CV on the
+    training rows (theme-grouped, weighted squared error); counts above f's width are skipped."""
+    counts = [k for k in counts if k <= f.shape[1]]
+
+    def fit_predict(y: np.ndarray, w: np.ndarray, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+        use = tr[w[tr] > 0]
+        fold = grouped_folds(groups[use], INNER_FOLDS, seed + 5)
+        err = np.zeros((len(counts), len(ALPHAS)))
+        for j in range(INNER_FOLDS):
+            a, b = use[fold != j], use[fold == j]
+            for i, k in enumerate(counts):
+                pred = ridge_predictions(f[:, :k], y, w, a, b, ALPHAS)
+                err[i] += ((pred - y[b][None, :]) ** 2 * w[b][None, :]).sum(axis=1)
+        best = int(np.argmin(err))
+        k, alpha = counts[best // len(ALPHAS)], float(ALPHAS[best % len(ALPHAS)])
+        chosen.append((k, alpha))
+        return ridge_predictions(f[:, :k], y, w, use, te, [alpha])
+
+    chosen: list[tuple[int, float]] = []
+    fit_predict.chosen = chosen  # type: ignore[attr-defined]  # (k, alpha) per fit, for the log
+    return fit_predict
+
+
+def pc_ridge_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Predictions:
+    fit_predict = pc_fit_predict(leading_components(pool, max(PC_COUNTS)), pool.groups, recipe.seed)
+    p = protocol_predictions(pool, recipe, fit_predict)[0]
+    print(f"components, alpha chosen per fit: {fit_predict.chosen}")  # type: ignore[attr-defined]
+    return p
+
+
+def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
+    def beside(encoder: str, *extra: str, view: str = "plain") -> Pool:
+        return d.pool(d.blocks(encoder, [view], (*SERVED_BLOCKS, *extra)))
+
+    def three() -> Pool:
+        return d.pool(
+            d.blocks(L0, ["plain"])
+            + d.blocks(LITE1, ["plain"], LITE2_BESIDE)
+            + d.blocks(L2, ["plain"], LITE2_BESIDE)
+        )
+
+    def lite12(*extra: str) -> Pool:
+        return d.pool(
+            d.blocks(LITE1, ["plain"], (*SERVED_BLOCKS, *extra)) + d.blocks(L2, ["plain"], LITE2_BESIDE)
+        )
+
+    return {
+        # pooling of the last feature map (Lite2, plain)
+        "Lite2 + 2x2 grid means": lambda: ridge(beside(L2, "grid2")),
+        "Lite2 + 3x3 grid means": lambda: ridge(beside(L2, "grid3")),
+        "Lite2 + GeM": lambda: ridge(beside(L2, "gem")),
+        "Lite2 + max": lambda: ridge(beside(L2, "max")),
+        "Lite2 + map sd": lambda: ridge(beside(L2, "std")),
+        # resolution
+        "Lite2 at 300 px": lambda: ridge(d.pool(d.blocks(L2, [HIGH]))),
+        "Lite1 at 300 px": lambda: ridge(d.pool(d.blocks(LITE1, [HIGH]))),
+        "Lite2, 260 and 300 px averaged": lambda: ridge(d.pool(d.blocks(L2, ["plain", HIGH]))),
+        "Lite2, 260 and 300 px side by side": lambda: ridge(
+            d.pool(d.blocks(L2, ["plain"]) + d.blocks(L2, [HIGH], LITE2_BESIDE))
+        ),
+        # three encoders
+        "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
+        "Lite0 + Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(three()),
+        "Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(lite12()),
+        # colour
+        "Lite2 + finer colour": lambda: ridge(beside(L2, "colour2")),
+        "Lite1 + Lite2 + finer colour": lambda: ridge(lite12("colour2")),
+    }
