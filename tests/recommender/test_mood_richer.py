@@ -87,7 +87,26 @@ def test_component_count_follows_the_signal() -> None:
     tr, te = np.arange(240), np.arange(240, n)
     chosen = []
     for y in (f[:, 0] + 0.3 * rng.normal(size=n), f @ rng.normal(size=64) / 8 + 0.1 * rng.normal(size=n)):
-        fit = mood_richer.pc_fit_predict(f, groups, 0, counts=(1, 8, 64))
+        fit = mood_richer.pc_fit_predict([f], groups, 0, counts=(1, 8, 64))
         fit(y, w, tr, te)
-        chosen.append(fit.chosen[0][0])  # type: ignore[attr-defined]
+        chosen.append(fit.chosen[0][1])  # type: ignore[attr-defined]
     assert chosen[0] < chosen[1] and chosen[1] == 64
+
+
+def test_block_weights_follow_the_block_that_carries_the_signal() -> None:
+    """Two blocks, the labels in the first alone: the weighting that favours it is chosen."""
+    pool = synthetic_pool()
+    rng = np.random.default_rng(3)
+    pool.x[:, 10:] = rng.normal(size=(len(pool.x), 20))  # the second block: noise
+    pool.widths = [10, 20]
+    pool.valence = pool.x[:, :10] @ rng.normal(size=10) / 10 + 0.05 * rng.normal(size=len(pool.x)) + 0.5
+    grid = mood_richer.kind_weights(["signal", "noise"], {"signal": (1.0,), "noise": (0.1, 1.0, 10.0)})
+    assert grid == [[1.0, 0.1], [1.0, 1.0], [1.0, 10.0]]
+    grams = mood_richer.block_grams(pool)
+    candidates = [
+        mood_richer.components_of(sum(m * g for m, g in zip(ws, grams, strict=True)), 30) for ws in grid
+    ]
+    fit = mood_richer.pc_fit_predict(candidates, pool.groups, 0, counts=(30,))
+    rows = np.arange(len(pool.x))
+    fit(pool.valence, np.ones(len(rows)), rows[pool.groups % 5 != 0], rows[pool.groups % 5 == 0])
+    assert fit.chosen[0][0] == 0  # type: ignore[attr-defined]

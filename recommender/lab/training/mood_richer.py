@@ -16,7 +16,8 @@ so a wide block (the 3x3 grid: 11,520 columns) counts as much as the 9 colour st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -40,6 +41,8 @@ from .train_mood_sources import Pool, Recipe, block_scale
 HIGH = "s300"  # the higher resolution: the whole photo at 300 px
 PC_COUNTS = (32, 64, 128, 256, 512, 1024)
 INNER_FOLDS = 5
+LITE12_KINDS = ("embeddings", "colour", "stages", "logits", "embeddings", "stages", "logits")  # lite12()
+BLOCK_WEIGHT_GRID = {"embeddings": (1.0, 3.0), "stages": (1 / 3, 1.0, 3.0), "logits": (1 / 3, 1.0, 3.0)}
 
 
 def ridge(pool: Pool) -> Predictions:
@@ -47,47 +50,84 @@ def ridge(pool: Pool) -> Predictions:
     return protocol_predictions(pool, RECIPE, gram_fit_predict(pool, RECIPE))[0]
 
 
-def leading_components(pool: Pool, k: int) -> np.ndarray:
-    """(n, k) scores on the pool's k leading principal components (block-scaled inputs, label-free)."""
+def block_grams(pool: Pool) -> list[np.ndarray]:
+    """Per block, the (n, n) Gram matrix of its centred, standardised, block-scaled columns (label-free):
+    the ridge's Gram with block weights m is sum(m_b * G_b)."""
     mean, std = standardiser(pool.x)
     z = (pool.x - mean) / (std * block_scale(pool))
-    zc = z - z.mean(axis=0)
-    s, u = np.linalg.eigh(zc @ zc.T)
+    z -= z.mean(axis=0)
+    edges = np.cumsum([0, *pool.widths])
+    return [z[:, a:b] @ z[:, a:b].T for a, b in itertools.pairwise(edges)]
+
+
+def components_of(gram: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) scores on the k leading principal components of a centred Gram matrix."""
+    s, u = np.linalg.eigh(gram)
     top = np.argsort(-s)[:k]
     return u[:, top] * np.sqrt(np.maximum(s[top], 0.0))
 
 
+def leading_components(pool: Pool, k: int) -> np.ndarray:
+    """(n, k) scores on the pool's k leading principal components (block-scaled inputs, label-free)."""
+    return components_of(sum(block_grams(pool)), k)  # type: ignore[arg-type]
+
+
 def pc_fit_predict(
-    f: np.ndarray, groups: np.ndarray, seed: int, counts: Sequence[int] = PC_COUNTS
+    candidates: Sequence[np.ndarray], groups: np.ndarray, seed: int, counts: Sequence[int] = PC_COUNTS
 ) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-    """A weighted ridge on the k leading components, k and alpha chosen together by an inner CV on the
-    training rows (theme-grouped, weighted squared error); counts above f's width are skipped."""
-    counts = [k for k in counts if k <= f.shape[1]]
+    """A weighted ridge on the k leading components of one of the candidate inputs (component scores,
+    e.g. of the same blocks weighted differently); the candidate, k and alpha chosen together by an inner
+    CV on the training rows (theme-grouped, weighted squared error); counts above a width are skipped."""
+    width = min(f.shape[1] for f in candidates)
+    counts = [k for k in counts if k <= width]
+    grid = [(c, k) for c in range(len(candidates)) for k in counts]
 
     def fit_predict(y: np.ndarray, w: np.ndarray, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
         use = tr[w[tr] > 0]
         fold = grouped_folds(groups[use], INNER_FOLDS, seed + 5)
-        err = np.zeros((len(counts), len(ALPHAS)))
+        err = np.zeros((len(grid), len(ALPHAS)))
         for j in range(INNER_FOLDS):
             a, b = use[fold != j], use[fold == j]
-            for i, k in enumerate(counts):
-                pred = ridge_predictions(f[:, :k], y, w, a, b, ALPHAS)
+            for i, (c, k) in enumerate(grid):
+                pred = ridge_predictions(candidates[c][:, :k], y, w, a, b, ALPHAS)
                 err[i] += ((pred - y[b][None, :]) ** 2 * w[b][None, :]).sum(axis=1)
         best = int(np.argmin(err))
-        k, alpha = counts[best // len(ALPHAS)], float(ALPHAS[best % len(ALPHAS)])
-        chosen.append((k, alpha))
-        return ridge_predictions(f[:, :k], y, w, use, te, [alpha])
+        (c, k), alpha = grid[best // len(ALPHAS)], float(ALPHAS[best % len(ALPHAS)])
+        chosen.append((c, k, alpha))
+        return ridge_predictions(candidates[c][:, :k], y, w, use, te, [alpha])
 
-    chosen: list[tuple[int, float]] = []
-    fit_predict.chosen = chosen  # type: ignore[attr-defined]  # (k, alpha) per fit, for the log
+    chosen: list[tuple[int, int, float]] = []
+    fit_predict.chosen = chosen  # type: ignore[attr-defined]  # (candidate, k, alpha) per fit, for the log
     return fit_predict
 
 
-def pc_ridge_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Predictions:
-    fit_predict = pc_fit_predict(leading_components(pool, max(PC_COUNTS)), pool.groups, recipe.seed)
+def pc_ridge_predictions(
+    pool: Pool,
+    recipe: Recipe = RECIPE,
+    block_weights: Sequence[Sequence[float]] = (),
+    counts: Sequence[int] = PC_COUNTS,
+) -> Predictions:
+    """pc_fit_predict on the pool's components; with block_weights, one candidate per weighting of the
+    blocks (each block's share of the penalty-weighted variance times its weight)."""
+    grams = block_grams(pool)
+    weightings = block_weights or [[1.0] * len(grams)]
+    candidates = [
+        components_of(sum(m * g for m, g in zip(ws, grams, strict=True)), max(counts))  # type: ignore[arg-type]
+        for ws in weightings
+    ]
+    fit_predict = pc_fit_predict(candidates, pool.groups, recipe.seed, counts)
     p = protocol_predictions(pool, recipe, fit_predict)[0]
-    print(f"components, alpha chosen per fit: {fit_predict.chosen}")  # type: ignore[attr-defined]
+    print(f"candidate, components, alpha chosen per fit: {fit_predict.chosen}")  # type: ignore[attr-defined]
     return p
+
+
+def kind_weights(kinds: Sequence[str], grid: Mapping[str, Sequence[float]]) -> list[list[float]]:
+    """Every combination of the grid's weights per kind of block (kinds: each block's kind, in order;
+    a kind not in the grid keeps weight 1)."""
+    combos: list[dict[str, float]] = [{}]
+    for kind, values in grid.items():
+        combos = [{**c, kind: v} for c in combos for v in values]
+    return [[c.get(k, 1.0) for k in kinds] for c in combos]
 
 
 def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
@@ -124,6 +164,9 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
         "Lite0 + Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(three()),
         "Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(lite12()),
+        "Lite1 + Lite2, block weights chosen per fold": lambda: pc_ridge_predictions(
+            lite12(), block_weights=kind_weights(LITE12_KINDS, BLOCK_WEIGHT_GRID), counts=(128, 256, 512)
+        ),
         # colour
         "Lite2 + finer colour": lambda: ridge(beside(L2, "colour2")),
         "Lite1 + Lite2 + finer colour": lambda: ridge(lite12("colour2")),
