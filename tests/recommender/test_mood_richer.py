@@ -110,3 +110,23 @@ def test_block_weights_follow_the_block_that_carries_the_signal() -> None:
     rows = np.arange(len(pool.x))
     fit(pool.valence, np.ones(len(rows)), rows[pool.groups % 5 != 0], rows[pool.groups % 5 == 0])
     assert fit.chosen[0][0] == 0  # type: ignore[attr-defined]
+
+
+def test_block_weight_ridge_prefers_the_signal_block_and_reads_no_held_out_label() -> None:
+    pool = synthetic_pool()
+    rng = np.random.default_rng(3)
+    pool.x[:, 10:] = rng.normal(size=(len(pool.x), 20))
+    pool.widths = [10, 20]
+    pool.valence = pool.x[:, :10] @ rng.normal(size=10) / 10 + 0.05 * rng.normal(size=len(pool.x)) + 0.5
+    weights = [[1.0, 0.1], [1.0, 1.0], [1.0, 10.0]]
+    p = mood_richer.block_weight_predictions(pool, weights)
+    y = pool.valence[pool.is_oasis]
+    assert pearson(p.oof[:, 0], y) > 0.7
+    even = mood_richer.block_weight_predictions(pool, [[1.0, 1.0]])  # mood-v4's fit: equal weights
+    assert pearson(p.oof[:, 0], y) >= pearson(even.oof[:, 0], y)
+    oasis = np.flatnonzero(pool.is_oasis)
+    fold = grouped_folds(pool.groups[oasis], 5, 0)
+    held = oasis[fold == 0]
+    pool.valence[held] = rng.permutation(pool.valence[held]) + 0.3
+    again = mood_richer.block_weight_predictions(pool, weights)
+    np.testing.assert_allclose(again.oof[fold == 0], p.oof[fold == 0], atol=1e-9)

@@ -32,6 +32,8 @@ from .mood_variants import (
     SERVED_BLOCKS,
     Data,
     Predictions,
+    dual_fit_predict,
+    gram_components,
     gram_fit_predict,
     protocol_predictions,
 )
@@ -121,6 +123,24 @@ def pc_ridge_predictions(
     return p
 
 
+def block_weight_predictions(
+    pool: Pool, block_weights: Sequence[Sequence[float]], recipe: Recipe = RECIPE
+) -> Predictions:
+    """mood-v4's ridge with the blocks' weights in the penalty (each block's share of the variance times
+    its weight) chosen, with alpha, inside each fold among block_weights (mood_variants.dual_fit_predict:
+    the full dual ridge, the choice by the inner CV on each weighting's leading 256 components)."""
+    grams = block_grams(pool)
+    candidates = []
+    for ws in block_weights:
+        gram = sum(m * g for m, g in zip(ws, grams, strict=True))
+        candidates.append((gram, [gram], gram_components(gram)))  # type: ignore[arg-type]
+    fit_predict = dual_fit_predict(candidates, pool.groups, recipe.seed)  # type: ignore[arg-type]
+    p = protocol_predictions(pool, recipe, fit_predict)[0]
+    chosen = [(block_weights[c], a) for c, a in fit_predict.chosen]  # type: ignore[attr-defined]
+    print(f"block weights, alpha chosen per fit: {chosen}")
+    return p
+
+
 def kind_weights(kinds: Sequence[str], grid: Mapping[str, Sequence[float]]) -> list[list[float]]:
     """Every combination of the grid's weights per kind of block (kinds: each block's kind, in order;
     a kind not in the grid keeps weight 1)."""
@@ -164,8 +184,8 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
         "Lite0 + Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(three()),
         "Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(lite12()),
-        "Lite1 + Lite2, block weights chosen per fold": lambda: pc_ridge_predictions(
-            lite12(), block_weights=kind_weights(LITE12_KINDS, BLOCK_WEIGHT_GRID), counts=(128, 256, 512)
+        "Lite1 + Lite2, block weights chosen per fold": lambda: block_weight_predictions(
+            lite12(), kind_weights(LITE12_KINDS, BLOCK_WEIGHT_GRID)
         ),
         # colour
         "Lite2 + finer colour": lambda: ridge(beside(L2, "colour2")),
