@@ -104,7 +104,8 @@ def test_block_weights_follow_the_block_that_carries_the_signal() -> None:
     assert grid == [[1.0, 0.1], [1.0, 1.0], [1.0, 10.0]]
     grams = mood_richer.block_grams(pool)
     candidates = [
-        mood_richer.components_of(sum(m * g for m, g in zip(ws, grams, strict=True)), 30) for ws in grid
+        mood_richer.components_of(np.sum([m * g for m, g in zip(ws, grams, strict=True)], axis=0), 30)
+        for ws in grid
     ]
     fit = mood_richer.pc_fit_predict(candidates, pool.groups, 0, counts=(30,))
     rows = np.arange(len(pool.x))
