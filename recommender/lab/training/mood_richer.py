@@ -161,10 +161,8 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
             + d.blocks(L2, ["plain"], LITE2_BESIDE)
         )
 
-    def lite12(*extra: str) -> Pool:
-        return d.pool(
-            d.blocks(LITE1, ["plain"], (*SERVED_BLOCKS, *extra)) + d.blocks(L2, ["plain"], LITE2_BESIDE)
-        )
+    def lite12(*extra: str, views: Sequence[str] = ("plain",)) -> Pool:
+        return d.pool(d.blocks(LITE1, views, (*SERVED_BLOCKS, *extra)) + d.blocks(L2, views, LITE2_BESIDE))
 
     return {
         # pooling of the last feature map (Lite2, plain)
@@ -180,6 +178,8 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         "Lite2, 260 and 300 px side by side": lambda: ridge(
             d.pool(d.blocks(L2, ["plain"]) + d.blocks(L2, [HIGH], LITE2_BESIDE))
         ),
+        "Lite1 + Lite2 at 300 px": lambda: ridge(lite12(views=[HIGH])),
+        "Lite1 + Lite2, own size and 300 px averaged": lambda: ridge(lite12(views=["plain", HIGH])),
         # three encoders
         "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
         "Lite0 + Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(three()),
