@@ -329,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", default="", help="variant names separated by ';' (default: all)")
+    parser.add_argument("--versus", default="", help="also the intervals of the difference from this variant")
     args = parser.parse_args(argv)
     d = Data(args.data, args.cache)
     table = {**variants(d), **richer_variants(d)}
@@ -363,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         row["arousal_diff_90"] = theme_interval(d, base.oof, p.oof, 1)
         row["valence_diff_vs_mood_v4_90"] = theme_interval(d, v4.oof, p.oof, 0)
         row["arousal_diff_vs_mood_v4_90"] = theme_interval(d, v4.oof, p.oof, 1)
+        if args.versus:
+            other = predictions(args.versus)
+            row[f"valence_diff_vs_{args.versus}_90"] = theme_interval(d, other.oof, p.oof, 0)
+            row[f"arousal_diff_vs_{args.versus}_90"] = theme_interval(d, other.oof, p.oof, 1)
         print(json.dumps({name: row}), file=sys.stderr)
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         results[name] = row
