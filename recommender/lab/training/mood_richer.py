@@ -3,10 +3,11 @@
     nice -n 10 python -m recommender.lab.training.mood_heads --data ../shared/data \
         --cache CACHE --out CACHE/richer.json --only "Lite2 + 2x2 grid means;..."
 
-Features come from mood_views (--views plain,s300 for the second scale). Variants:
+Features come from mood_views (--views plain,s300,s340 for the other scales). Variants:
 - pooling of the last feature map beyond its global mean: a 2x2 / 3x3 grid of means, generalised mean
   (p = 3), max, spatial standard deviation (each beside the served inputs, as one more block);
-- a higher input resolution for Lite1 and Lite2 (300 px), and two scales averaged or side by side;
+- a higher input resolution for Lite1 and Lite2 (300 and 340 px), and two scales averaged or side by
+  side;
 - Lite0, Lite1 and Lite2 together, with the ridge alone or with the number of principal components
   chosen inside each fold (pc_ridge_predictions);
 - finer colour statistics (mood_views.colour_more) beside the served ones.
@@ -41,6 +42,7 @@ from .mood_views import LITE1
 from .train_mood_sources import Pool, Recipe, block_scale
 
 HIGH = "s300"  # the higher resolution: the whole photo at 300 px
+HIGHER = "s340"  # and at 340 px (tried after 300 px helped Lite1)
 PC_COUNTS = (32, 64, 128, 256, 512, 1024)
 INNER_FOLDS = 5
 LITE12_KINDS = ("embeddings", "colour", "stages", "logits", "embeddings", "stages", "logits")  # lite12()
@@ -180,6 +182,9 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         ),
         "Lite1 + Lite2 at 300 px": lambda: ridge(lite12(views=[HIGH])),
         "Lite1 + Lite2, own size and 300 px averaged": lambda: ridge(lite12(views=["plain", HIGH])),
+        "Lite1 at 340 px": lambda: ridge(d.pool(d.blocks(LITE1, [HIGHER]))),
+        "Lite2 at 340 px": lambda: ridge(d.pool(d.blocks(L2, [HIGHER]))),
+        "Lite1 + Lite2 at 340 px": lambda: ridge(lite12(views=[HIGHER])),
         # three encoders
         "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
         "Lite0 + Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(three()),
