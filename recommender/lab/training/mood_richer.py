@@ -9,7 +9,8 @@ Features come from mood_views (--views plain,s300,s340 for the other scales). Va
 - a higher input resolution for Lite1 and Lite2 (300 and 340 px), and two scales averaged or side by
   side;
 - Lite0, Lite1 and Lite2 together, with the ridge alone or with the number of principal components
-  chosen inside each fold (pc_ridge_predictions);
+  chosen inside each fold (pc_ridge_predictions); Lite1 + Lite2 with the blocks' weights in the penalty
+  chosen inside each fold (block_weight_predictions);
 - finer colour statistics (mood_views.colour_more) beside the served ones.
 Every block is standardised and weighs the same in the ridge penalty (train_mood_sources.block_scale),
 so a wide block (the 3x3 grid: 11,520 columns) counts as much as the 9 colour statistics.
