@@ -62,6 +62,10 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "Lite2 at 300 px": [(L2, "s300")],
     "Lite2, 260+300 px": [(L2, "plain"), (L2, "s300")],
     "Lite0 + Lite1 + Lite2, plain": [(L0, "plain"), (LITE1, "plain"), (L2, "plain")],
+    "Lite1 + Lite2 at 300 px": [(LITE1, "s300"), (L2, "s300")],
+    "Lite1 at 340 px": [(LITE1, "s340")],
+    "Lite2 at 340 px": [(L2, "s340")],
+    "Lite1 + Lite2 at 340 px": [(LITE1, "s340"), (L2, "s340")],
 }
 # encoder -> the input sides its passes need (one ONNX session each)
 SIZES = {
