@@ -131,3 +131,14 @@ def test_block_weight_ridge_prefers_the_signal_block_and_reads_no_held_out_label
     pool.valence[held] = rng.permutation(pool.valence[held]) + 0.3
     again = mood_richer.block_weight_predictions(pool, weights)
     np.testing.assert_allclose(again.oof[fold == 0], p.oof[fold == 0], atol=1e-9)
+
+
+def test_input_choice_takes_the_input_that_carries_the_signal() -> None:
+    pool = synthetic_pool()
+    noise = synthetic_pool()
+    noise.x = np.random.default_rng(4).normal(size=noise.x.shape)  # same labels and groups, inputs of noise
+    p = mood_richer.input_choice_predictions([noise, pool])
+    y = pool.valence[pool.is_oasis]
+    assert pearson(p.oof[:, 0], y) > 0.6
+    only_signal = mood_richer.input_choice_predictions([pool])
+    np.testing.assert_allclose(p.oof, only_signal.oof, atol=1e-9)  # the noise input was never chosen

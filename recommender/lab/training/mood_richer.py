@@ -6,8 +6,8 @@
 Features come from mood_views (--views plain,s300,s340 for the other scales). Variants:
 - pooling of the last feature map beyond its global mean: a 2x2 / 3x3 grid of means, generalised mean
   (p = 3), max, spatial standard deviation (each beside the served inputs, as one more block);
-- a higher input resolution for Lite1 and Lite2 (300 and 340 px), and two scales averaged or side by
-  side;
+- a higher input resolution for Lite1 and Lite2 (300 and 340 px), two scales averaged or side by side,
+  and the input size chosen inside each fold (input_choice_predictions);
 - Lite0, Lite1 and Lite2 together, with the ridge alone or with the number of principal components
   chosen inside each fold (pc_ridge_predictions); Lite1 + Lite2 with the blocks' weights in the penalty
   chosen inside each fold (block_weight_predictions);
@@ -144,6 +144,20 @@ def block_weight_predictions(
     return p
 
 
+def input_choice_predictions(pools: Sequence[Pool], recipe: Recipe = RECIPE) -> Predictions:
+    """mood-v4's ridge on one of several inputs of the same photos (e.g. the encoders at different input
+    sizes), the input chosen, with alpha, inside each fold (mood_variants.dual_fit_predict): the inner CV
+    picks the resolution, not the outer folds' figures."""
+    candidates = []
+    for pool in pools:
+        gram = sum(block_grams(pool))
+        candidates.append((gram, [gram], gram_components(gram)))  # type: ignore[arg-type]
+    fit_predict = dual_fit_predict(candidates, pools[0].groups, recipe.seed)  # type: ignore[arg-type]
+    p = protocol_predictions(pools[0], recipe, fit_predict)[0]
+    print(f"input, alpha chosen per fit: {fit_predict.chosen}")  # type: ignore[attr-defined]
+    return p
+
+
 def kind_weights(kinds: Sequence[str], grid: Mapping[str, Sequence[float]]) -> list[list[float]]:
     """Every combination of the grid's weights per kind of block (kinds: each block's kind, in order;
     a kind not in the grid keeps weight 1)."""
@@ -186,6 +200,9 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         "Lite1 at 340 px": lambda: ridge(d.pool(d.blocks(LITE1, [HIGHER]))),
         "Lite2 at 340 px": lambda: ridge(d.pool(d.blocks(L2, [HIGHER]))),
         "Lite1 + Lite2 at 340 px": lambda: ridge(lite12(views=[HIGHER])),
+        "Lite1 + Lite2, input size chosen per fold": lambda: input_choice_predictions(
+            [lite12(), lite12(views=[HIGH]), lite12(views=[HIGHER])]
+        ),
         # three encoders
         "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
         "Lite0 + Lite1 + Lite2, components chosen per fold": lambda: pc_ridge_predictions(three()),
