@@ -3,10 +3,10 @@
     nice -n 10 python -m recommender.lab.training.mood_heads --data ../shared/data \
         --cache CACHE --out CACHE/richer.json --only "Lite2 + 2x2 grid means;..."
 
-Features come from mood_views (--views plain,s300,s340 for the other scales). Variants:
+Features come from mood_views (--views plain,s300,s340,s380 for the other scales). Variants:
 - pooling of the last feature map beyond its global mean: a 2x2 / 3x3 grid of means, generalised mean
   (p = 3), max, spatial standard deviation (each beside the served inputs, as one more block);
-- a higher input resolution for Lite1 and Lite2 (300 and 340 px), two scales averaged or side by side,
+- a higher input resolution for Lite1 and Lite2 (300, 340 and 380 px), two scales averaged or side by side,
   and the input size chosen inside each fold (input_choice_predictions);
 - Lite0, Lite1 and Lite2 together, with the ridge alone or with the number of principal components
   chosen inside each fold (pc_ridge_predictions); Lite1 + Lite2 with the blocks' weights in the penalty
@@ -44,6 +44,7 @@ from .train_mood_sources import Pool, Recipe, block_scale
 
 HIGH = "s300"  # the higher resolution: the whole photo at 300 px
 HIGHER = "s340"  # and at 340 px (tried after 300 px helped Lite1)
+HIGHEST = "s380"  # and at 380 px (tried after 340 px helped the pair)
 PC_COUNTS = (32, 64, 128, 256, 512, 1024)
 INNER_FOLDS = 5
 LITE12_KINDS = ("embeddings", "colour", "stages", "logits", "embeddings", "stages", "logits")  # lite12()
@@ -202,6 +203,10 @@ def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
         "Lite1 + Lite2 at 340 px": lambda: ridge(lite12(views=[HIGHER])),
         "Lite1 + Lite2, input size chosen per fold": lambda: input_choice_predictions(
             [lite12(), lite12(views=[HIGH]), lite12(views=[HIGHER])]
+        ),
+        "Lite1 + Lite2 at 380 px": lambda: ridge(lite12(views=[HIGHEST])),
+        "Lite1 + Lite2, input size chosen per fold, to 380 px": lambda: input_choice_predictions(
+            [lite12(), lite12(views=[HIGH]), lite12(views=[HIGHER]), lite12(views=[HIGHEST])]
         ),
         # three encoders
         "Lite0 + Lite1 + Lite2": lambda: ridge(three()),
