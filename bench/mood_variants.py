@@ -66,6 +66,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "Lite1 at 340 px": [(LITE1, "s340")],
     "Lite2 at 340 px": [(L2, "s340")],
     "Lite1 + Lite2 at 340 px": [(LITE1, "s340"), (L2, "s340")],
+    "Lite1 + Lite2 at 380 px": [(LITE1, "s380"), (L2, "s380")],
 }
 # encoder -> the input sides its passes need (one ONNX session each)
 SIZES = {
