@@ -22,15 +22,14 @@ from typing import Any
 import numpy as np
 
 from recommender.lab.rerank_offline import MOOD_KNOWN, OfflineEval, Unavailable
+from recommender.lab.stats import GAIN_CONFIDENCE, paired_gain_lower_bound
 from recommender.reranker import Reranker, feature_matrix
 
 HELD_OUT = 0.2
 MIN_RATINGS = 40
-# The candidate's held-out AUC must beat the active's with this confidence (one-sided; a paired bootstrap
-# over the held-out ratings' runs, GAIN_RESAMPLES draws): a gain within the noise of a few hundred ratings
-# (random ratings make such gains half the time) does not count.
-GAIN_CONFIDENCE = 0.95
-GAIN_RESAMPLES = 1000
+# The candidate's held-out AUC must beat the active's with stats.GAIN_CONFIDENCE (one-sided; a paired
+# bootstrap over the held-out ratings' runs, stats.paired_gain_lower_bound): a gain within the noise of a
+# few hundred ratings (random ratings make such gains half the time) does not count.
 OFFLINE_TOLERANCE = 0.02  # ... and its offline P@5 and NDCG@10 may fall at most this much below the active's
 SEED = 0
 
@@ -104,15 +103,8 @@ def auc_gain_lower_bound(
 ) -> float:
     """The one-sided GAIN_CONFIDENCE lower bound of (candidate AUC - active AUC) on the same ratings: a
     paired bootstrap drawing whole runs (the ratings of one run are not independent)."""
-    rng = np.random.default_rng(SEED)
-    _, run_of = np.unique(groups, return_inverse=True)
-    runs = int(run_of.max()) + 1
     of_candidate, of_active = weighted_auc(candidate, labels), weighted_auc(active, labels)
-    gains = np.empty(GAIN_RESAMPLES)
-    for i in range(GAIN_RESAMPLES):
-        weights = np.bincount(rng.integers(runs, size=runs), minlength=runs)[run_of].astype(np.float64)
-        gains[i] = of_candidate(weights) - of_active(weights)
-    return float(np.quantile(gains, 1 - GAIN_CONFIDENCE))
+    return paired_gain_lower_bound(lambda weights: of_candidate(weights) - of_active(weights), groups)
 
 
 def weighted_auc_per_user(
@@ -150,17 +142,14 @@ def within_user_auc_gain_lower_bound(
     """The one-sided GAIN_CONFIDENCE lower bound of the mean within-user AUC gain (after - before, each
     user with ups and downs counting once), by the same paired bootstrap as auc_gain_lower_bound: whole
     runs drawn (a run is one user's), so a user's gain is as uncertain as their few held-out runs make it."""
-    rng = np.random.default_rng(SEED)
-    _, run_of = np.unique(groups, return_inverse=True)
-    runs = int(run_of.max()) + 1
     of_after = weighted_auc_per_user(after, labels, users)
     of_before = weighted_auc_per_user(before, labels, users)
-    gains = np.empty(GAIN_RESAMPLES)
-    for i in range(GAIN_RESAMPLES):
-        weights = np.bincount(rng.integers(runs, size=runs), minlength=runs)[run_of].astype(np.float64)
+
+    def gain(weights: np.ndarray) -> float:
         (auc_after, valid), (auc_before, _) = of_after(weights), of_before(weights)
-        gains[i] = float((auc_after - auc_before)[valid].mean()) if valid.any() else 0.0
-    return float(np.quantile(gains, 1 - GAIN_CONFIDENCE))
+        return float((auc_after - auc_before)[valid].mean()) if valid.any() else 0.0
+
+    return paired_gain_lower_bound(gain, groups)
 
 
 def fit_logistic(data: RatingSet, strategies: Sequence[str], version: str) -> Reranker:

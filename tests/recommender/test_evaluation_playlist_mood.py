@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.config import VA_ONLY_WEIGHTS
 from recommender.heads.model import DEFAULT_HEADS_DIR
 from recommender.lab.evaluation.cli import main
 from recommender.lab.evaluation.fusions import (
@@ -65,8 +64,8 @@ def test_unlabelled_tracks_are_skipped_in_the_ranking() -> None:
 
 
 def test_ablation_covers_the_shipped_default_and_the_all_strategy_fusion() -> None:
-    # A default of two weighted strategies (the shipped one for V/A-only catalogues).
-    config = EngineConfig(fusion_weights=tuple(VA_ONLY_WEIGHTS.items()))
+    # A default of two weighted strategies (as the V/A-only default was before the confidence rule).
+    config = EngineConfig(fusion_weights=(("va_match", 0.9), ("joint_embedding", 0.1)))
     available = [*config.strategies, "content"]
     configs, notes = configurations(available, config)
     labels = [c.label for group, c in configs if group == "ablation"]

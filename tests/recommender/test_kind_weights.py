@@ -86,7 +86,7 @@ def table_scores(seed: int) -> dict[str, np.ndarray]:
 def test_a_strategy_that_only_adds_noise_gets_no_weight_and_the_choice_holds_out_of_fold() -> None:
     table = table_for(2, informative_b=False)
     everyone = np.ones(300, dtype=bool)
-    assert kw.select([table], [everyone]) == (("a", 1.0),)
+    assert kw.select([table], everyone).weighting == (("a", 1.0),)
     cv = kw.cross_validate([table])
     assert all(w == (("a", 1.0),) for w in cv.chosen)
     alone = table.macro((("a", 1.0),), everyone)["quadrant"]
@@ -96,19 +96,69 @@ def test_a_strategy_that_only_adds_noise_gets_no_weight_and_the_choice_holds_out
 def test_a_strategy_with_its_own_evidence_earns_weight_and_beats_both_alone_out_of_fold() -> None:
     table = table_for(3, informative_b=True)
     everyone = np.ones(300, dtype=bool)
-    chosen = kw.select([table], [everyone])
-    assert len(chosen) == 2
+    choice = kw.select([table], everyone)
+    assert choice.kept and len(choice.weighting) == 2 and choice.single == (("a", 1.0),)
+    assert all(bound > 0 for _, bound in choice.gains.values())
     cv = kw.cross_validate([table])
     for single in kw.singles(table):
-        assert cv.out_of_fold[0]["quadrant"]["P@5"] > table.macro(single, everyone)["quadrant"]["P@5"]
-    best = kw.best_mixture(table, everyone)
-    assert best["gain"] > best["se"] > 0
+        for metric in kw.METRICS:
+            alone = table.macro(single, everyone)["quadrant"][metric]
+            assert cv.out_of_fold[0]["quadrant"][metric] > alone
 
 
 def test_an_abstaining_strategy_gets_no_weight() -> None:
     table = table_for(3, informative_b=True, coverage={"a": 1.0, "b": 0.0})
     assert all(name == "a" for w in table.weightings for name, _ in w)
-    assert kw.select([table], [np.ones(300, dtype=bool)]) == (("a", 1.0),)
+    assert kw.select([table], np.ones(300, dtype=bool)).weighting == (("a", 1.0),)
+
+
+A, B, MIX = (("a", 1.0),), (("b", 1.0),), (("a", 0.5), ("b", 0.5))
+
+
+def hand_table(mixture_p5: np.ndarray, mixture_ndcg: np.ndarray) -> kw.PhotoTable:
+    """400 photos in 80 themes of 5, two classes; strategy "a" alone scores 0.5 on both metrics for every
+    photo, "b" alone 0.2, and the half-and-half mixture what the arguments say (per photo)."""
+    n = 400
+    themes = np.array([f"theme {i // 5}" for i in range(n)])
+    rel = Relevance("quadrant", ("q0", "q1"), np.arange(n) // 5 % 2, np.array([0, 1]), "")
+    flat = lambda v: {"quadrant": {"P@5": np.full(n, v), "NDCG@10": np.full(n, v)}}  # noqa: E731
+    metrics = {A: flat(0.5), B: flat(0.2), MIX: {"quadrant": {"P@5": mixture_p5, "NDCG@10": mixture_ndcg}}}
+    return kw.PhotoTable(
+        [A, B, MIX], metrics, {"quadrant": rel}, {"quadrant": np.ones(n, dtype=bool)}, themes
+    )
+
+
+def test_fused_weights_are_kept_only_when_they_beat_the_best_single_on_both_metrics_with_confidence() -> None:
+    n, everyone = 400, np.ones(400, dtype=bool)
+    theme = np.arange(n) // 5
+    # Better by 0.05 on both metrics in every theme: kept.
+    steady = kw.select([hand_table(np.full(n, 0.55), np.full(n, 0.55))], everyone)
+    assert steady.kept and steady.weighting == MIX and steady.single == A
+    assert set(steady.gains) == {"0/quadrant/P@5", "0/quadrant/NDCG@10"}
+    assert all(
+        gain == pytest.approx(0.05) and bound == pytest.approx(0.05) for gain, bound in steady.gains.values()
+    )
+    # Far better on P@5 but a tie on NDCG@10: the single strategy serves.
+    tie = kw.select([hand_table(np.full(n, 0.9), np.full(n, 0.5))], everyone)
+    assert tie.fused == MIX and not tie.kept and tie.weighting == A
+    assert tie.gains["0/quadrant/NDCG@10"] == (0.0, 0.0)
+    # Better on average on both, but +0.3 in some themes and -0.3 in others: within the noise over themes.
+    swing = np.where(theme % 20 < 11, 0.8, 0.2)
+    noisy = kw.select([hand_table(swing, swing)], everyone)
+    assert noisy.fused == MIX and not noisy.kept and noisy.weighting == A
+    assert all(gain > 0 > bound for gain, bound in noisy.gains.values())
+    # Where the single strategy is the grid's best, nothing is tested.
+    worse = kw.select([hand_table(np.full(n, 0.3), np.full(n, 0.3))], everyone)
+    assert worse.weighting == worse.fused == A and not worse.kept and worse.gains == {}
+
+
+def test_a_profile_keeps_fused_weights_only_if_they_clear_the_bound_on_every_kind() -> None:
+    n, everyone = 400, np.ones(400, dtype=bool)
+    better, tied = hand_table(np.full(n, 0.6), np.full(n, 0.6)), hand_table(np.full(n, 0.5), np.full(n, 0.5))
+    assert kw.select([better], everyone).kept
+    both = kw.select([better, tied], everyone)
+    assert both.fused == MIX and not both.kept and both.weighting == A
+    assert both.gains["1/quadrant/P@5"] == (0.0, 0.0)
 
 
 def test_the_shipped_weights_per_kind_are_what_the_selection_chose_in_the_report() -> None:
@@ -122,6 +172,9 @@ def test_the_shipped_weights_per_kind_are_what_the_selection_chose_in_the_report
             searched = kinds[kind]["searched"]
             assert searched["profile"] == profile
             assert searched["chosen_on_all_themes"] == pytest.approx(served), (profile, kind)
+            # Issue 9: out of fold, the chosen default is at least as good as the best single strategy.
+            for per_metric in searched["out_of_fold_less_best_single"].values():
+                assert all(d["difference"] >= 0 for d in per_metric.values()), (kind, per_metric)
             # The default the report measured for the kind is the profile's weights.
             row = next(r for r in kinds[kind]["rows"] if r["label"] == "fusion: shipped default")
             assert row["weights"] == pytest.approx(served)

@@ -2,55 +2,59 @@
 
 Every weighting of a simplex grid (steps of GRID_STEP over the strategies that can see the catalogue;
 a strategy that abstains on nearly every track is left out, so it gets no weight) is judged per photo
-once. The objective is the one the report shows: the mean over the relevances of macro P@5 + NDCG@10.
-Macro averages are linear in the per-photo values (each photo counts 1 / (classes x photos of its
-class)), so the objective is a weighted sum over photos and its difference between two weightings splits
-into one term per theme.
+once. A weighting's objective is the mean over the relevances of macro P@5 + NDCG@10.
 
-Selection is pessimistic, because the strategies' gains over the best one alone are of the order of the
-noise (a few thousandths): the best single strategy on the choosing themes is the baseline, and a
-weighting replaces it only if its gain, less Z_SE standard errors (from the spread of the gain over
-themes: themes are the unit that varies), is positive; among those, the highest lower bound wins. Where
-no mixture is reliably better, the choice is the single strategy, so the fused default cannot fall below
-it by more than the choosing themes' noise allows. Several kinds served by one profile (the same
-coverage) are chosen together: the lower bound of a weighting is its worst over those kinds.
+The rule (select), on the photos of the choosing themes: the default is the best single strategy by the
+objective, unless fused weights are better on EVERY figure the report compares (P@5 and NDCG@10 of every
+relevance, on every kind the profile serves) with stats.GAIN_CONFIDENCE, the confidence the reranker
+gate asks (stats.paired_gain_lower_bound: a paired bootstrap, here drawing whole themes). The gain tested
+is not the in-sample gain of the grid's best weighting (which the search over the grid inflates) but an
+inner cross-validation's: INNER_FOLDS folds of the choosing themes, each ranked with the grid's best
+weighting and with the best single strategy as chosen on the other inner folds. Only if every lower bound
+of that out-of-fold gain is above 0 is the grid's best weighting on all choosing themes kept; a tie, or a
+gain within the noise, keeps the single strategy. So where the strategies' gains are of the order of the
+noise, the fused default IS the best single strategy rather than a mixture that may trail it. Kinds
+served by one profile (the same coverage) are chosen together: the objective is their mean, and the fused
+weights must clear the bounds on each of them.
 
 cross_validate() reports what the procedure does on themes it did not choose on: FOLDS folds by a hash
-of the theme name; each fold's photos are ranked with the weights chosen on the other folds, and the
-out-of-fold per-photo values are pooled before the macro averages.
+of the theme name; each fold's photos are ranked with the weights the whole rule (inner cross-validation
+included) chose on the other folds, and the out-of-fold per-photo values are pooled before the macro
+averages.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from recommender.config import COVERAGE_MIN  # a strategy seeing fewer tracks abstains almost everywhere
+from recommender.lab.stats import GAIN_CONFIDENCE, paired_gain_lower_bound
 
 from .metrics import per_photo, ranked_relevance
 from .relevance import Relevance
 from .scoring import FusedScores
 
 FOLDS = 5
+INNER_FOLDS = 5  # inside the choosing themes, for the gain fused weights must show (select)
 GRID_STEP = 0.1
-Z_SE = 1.0  # how many standard errors (over themes) a mixture's gain must clear
 METRICS: tuple[str, ...] = ("P@5", "NDCG@10")
 CUTOFF = 10
 FOLD_SALT = "photophone-kind-weights-v1"
+INNER_SALT = "photophone-kind-weights-inner-v1"  # inner folds cut across the outer ones
+CONFIDENCE = GAIN_CONFIDENCE  # what the report states
 
 Weighting = tuple[tuple[str, float], ...]  # sorted (strategy, weight > 0) pairs
 
 
-def theme_folds(themes: Sequence[str], folds: int = FOLDS) -> np.ndarray:
+def theme_folds(themes: Sequence[str], folds: int = FOLDS, salt: str = FOLD_SALT) -> np.ndarray:
     """(n_photos,) fold of each photo, by a hash of its theme: a theme never straddles two folds."""
-    return np.array(
-        [int(hashlib.sha256(f"{FOLD_SALT}:{t}".encode()).hexdigest()[:8], 16) % folds for t in themes]
-    )
+    return np.array([int(hashlib.sha256(f"{salt}:{t}".encode()).hexdigest()[:8], 16) % folds for t in themes])
 
 
 def simplex_grid(names: Sequence[str], step: float = GRID_STEP) -> list[Weighting]:
@@ -149,82 +153,131 @@ def singles(table: PhotoTable) -> list[Weighting]:
     return [w for w in table.weightings if len(w) == 1]
 
 
-def lower_bound(table: PhotoTable, weighting: Weighting, baseline: Weighting, mask: np.ndarray) -> float:
-    """Gain of `weighting` over `baseline` on the photos in mask, less Z_SE theme-level standard errors."""
-    weights = table.photo_weights(mask)
-    diff = table.terms(weighting, weights) - table.terms(baseline, weights)
-    themes = table.themes[mask]
-    per_theme = np.array([diff[mask][themes == t].sum() for t in np.unique(themes)])
-    gain = float(per_theme.sum())
-    se = float(np.sqrt(len(per_theme)) * per_theme.std(ddof=1)) if len(per_theme) > 1 else 0.0
-    return gain - Z_SE * se
+def macro_gain(
+    table: PhotoTable, diff: np.ndarray, relevance: str, mask: np.ndarray
+) -> Callable[[np.ndarray], float]:
+    """row weights over the photos in mask -> the macro average of the per-photo difference `diff` (one
+    procedure's metric less another's, on the same photos: paired) over those photos counted that often.
+    With every weight 1 it is the difference of the two procedures' macro figures on mask."""
+    use = table.keep[relevance][mask]
+    classes = table.relevances[relevance].photo_class[mask][use]
+    values = np.asarray(diff, dtype=np.float64)[mask][use]
+    size = int(classes.max()) + 1 if len(classes) else 0
+
+    def gain(weights: np.ndarray) -> float:
+        w = weights[use]
+        count = np.bincount(classes, w, minlength=size)
+        total = np.bincount(classes, w * values, minlength=size)
+        present = count > 0
+        return float((total[present] / count[present]).mean()) if present.any() else 0.0
+
+    return gain
 
 
-def best_mixture(table: PhotoTable, mask: np.ndarray) -> dict[str, Any]:
-    """The best weighting of two or more strategies on `mask` by the objective, its gain over the best
-    single strategy and the gain's standard error over themes (what the pessimistic rule weighs)."""
-    single = max(singles(table), key=lambda w: (table.objective(w, mask), w))
-    mixtures = [w for w in table.weightings if len(w) > 1]
-    if not mixtures:
-        return {"weights": dict(single), "gain": 0.0, "se": 0.0, "best_single": single[0][0]}
-    best = max(mixtures, key=lambda w: (table.objective(w, mask), w))
-    gain = table.objective(best, mask) - table.objective(single, mask)
-    bound = lower_bound(table, best, single, mask)
-    return {
-        "weights": dict(best),
-        "gain": gain,
-        "se": (gain - bound) / Z_SE if Z_SE else 0.0,
-        "best_single": single[0][0],
-    }
-
-
-def select(tables: Sequence[PhotoTable], masks: Sequence[np.ndarray]) -> Weighting:
-    """The weighting for kinds judged by `tables` (one profile), chosen on the photos in `masks`: the best
-    single strategy by the mean objective over the kinds, unless some weighting's worst lower bound over
-    the kinds is positive (then the weighting with the highest such bound)."""
-    common = [w for w in tables[0].weightings if all(w in t.metrics for t in tables[1:])]
+def best_weighting(
+    tables: Sequence[PhotoTable], mask: np.ndarray, candidates: Sequence[Weighting]
+) -> Weighting:
+    """The candidate with the highest mean objective over the tables on the photos in mask (ties: the
+    later weighting in sort order, as before)."""
+    weights = [t.photo_weights(mask) for t in tables]
 
     def mean_objective(w: Weighting) -> float:
-        return float(np.mean([t.objective(w, m) for t, m in zip(tables, masks, strict=True)]))
+        return float(np.mean([t.terms(w, pw).sum() for t, pw in zip(tables, weights, strict=True)]))
 
-    baseline = max((w for w in common if len(w) == 1), key=lambda w: (mean_objective(w), w))
-    best: Weighting = baseline
-    best_bound = 0.0
-    for weighting in common:
-        if weighting == baseline:
+    return max(candidates, key=lambda w: (mean_objective(w), w))
+
+
+@dataclass
+class Choice:
+    """What select() decided on one set of choosing themes, and why."""
+
+    weighting: Weighting  # the default: `fused` if kept, else `single`
+    single: Weighting  # the best single strategy on the choosing themes
+    fused: Weighting  # the grid's best weighting there (may be a single strategy)
+    kept: bool  # whether `fused` cleared every bound
+    # "kind/relevance/metric" (kind: the table's index) -> (inner out-of-fold gain of the fused weights over
+    # the single strategy, its one-sided GAIN_CONFIDENCE lower bound)
+    gains: dict[str, tuple[float, float]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "weights": dict(self.weighting),
+            "single": dict(self.single),
+            "fused": dict(self.fused),
+            "kept": self.kept,
+            "gains": {k: {"gain": g, "lower_bound": b} for k, (g, b) in self.gains.items()},
+        }
+
+
+def select(tables: Sequence[PhotoTable], mask: np.ndarray) -> Choice:
+    """The weighting for the kinds judged by `tables` (one profile), chosen on the photos in mask: the
+    grid's best weighting if its gain over the best single strategy, out of fold in an inner
+    cross-validation over the mask's themes, has a positive GAIN_CONFIDENCE lower bound on every metric
+    of every relevance of every table; else the best single strategy."""
+    grid = [w for w in tables[0].weightings if all(w in t.metrics for t in tables[1:])]
+    ones = [w for w in grid if len(w) == 1]
+    single, fused = best_weighting(tables, mask, ones), best_weighting(tables, mask, grid)
+    if fused == single:
+        return Choice(single, single, fused, False, {})
+    themes = tables[0].themes
+    inner = theme_folds(list(themes), INNER_FOLDS, INNER_SALT)
+    # Per photo of the mask: which weighting ranks it when its inner fold is held out, by either procedure.
+    by_fused: dict[Weighting, np.ndarray] = {}
+    by_single: dict[Weighting, np.ndarray] = {}
+    for k in range(INNER_FOLDS):
+        held = mask & (inner == k)
+        train = mask & ~held
+        if not held.any() or not train.any():
             continue
-        bound = min(lower_bound(t, weighting, baseline, m) for t, m in zip(tables, masks, strict=True))
-        if bound > best_bound:
-            best, best_bound = weighting, bound
-    return best
+        f, s = best_weighting(tables, train, grid), best_weighting(tables, train, ones)
+        by_fused[f] = by_fused.get(f, np.zeros(len(themes), dtype=bool)) | held
+        by_single[s] = by_single.get(s, np.zeros(len(themes), dtype=bool)) | held
+    gains: dict[str, tuple[float, float]] = {}
+    for i, table in enumerate(tables):
+        for r in table.relevances:
+            for m in METRICS:
+                diff = np.zeros(len(themes))
+                for w, rows in by_fused.items():
+                    diff[rows] += table.metrics[w][r][m][rows]
+                for w, rows in by_single.items():
+                    diff[rows] -= table.metrics[w][r][m][rows]
+                gain = macro_gain(table, diff, r, mask)
+                bound = paired_gain_lower_bound(gain, themes[mask])
+                gains[f"{i}/{r}/{m}"] = (gain(np.ones(int(mask.sum()))), bound)
+    kept = bool(gains) and all(bound > 0 for _, bound in gains.values())
+    return Choice(fused if kept else single, single, fused, kept, gains)
 
 
 @dataclass
 class CrossValidated:
-    chosen: list[Weighting]  # per fold, chosen on the other folds
+    choices: list[Choice | None]  # per fold, chosen on the other folds (None: an empty fold)
     out_of_fold: list[dict[str, dict[str, float]]]  # per table: relevance -> metric -> macro value
+
+    @property
+    def chosen(self) -> list[Weighting]:
+        return [c.weighting if c is not None else () for c in self.choices]
 
 
 def cross_validate(tables: Sequence[PhotoTable], folds: int = FOLDS) -> CrossValidated:
     """Each fold's photos ranked with the weighting select() chose on the other folds; the out-of-fold
     per-photo values pooled, then macro-averaged over all photos."""
     fold = theme_folds(list(tables[0].themes), folds)
-    chosen: list[Weighting] = []
+    choices: list[Choice | None] = []
     pooled = [{r: {k: np.zeros(len(fold)) for k in METRICS} for r in t.relevances} for t in tables]
     for k in range(folds):
         held = fold == k
         if not held.any():
-            chosen.append(())
+            choices.append(None)
             continue
-        weighting = select(tables, [~held] * len(tables))
-        chosen.append(weighting)
+        choice = select(tables, ~held)
+        choices.append(choice)
         for t, out in zip(tables, pooled, strict=True):
             for r in t.relevances:
                 for m in METRICS:
-                    out[r][m][held] = t.metrics[weighting][r][m][held]
+                    out[r][m][held] = t.metrics[choice.weighting][r][m][held]
     everyone = np.ones(len(fold), dtype=bool)
     oof = []
     for t, out in zip(tables, pooled, strict=True):
         weights = t.photo_weights(everyone)
         oof.append({r: {m: float((weights[r] * out[r][m]).sum()) for m in METRICS} for r in t.relevances})
-    return CrossValidated(chosen, oof)
+    return CrossValidated(choices, oof)
