@@ -203,6 +203,9 @@ def judged(outcome: Outcome) -> dict[str, object]:
         "held_out_auc": outcome.metrics.get("held_out_auc"),
         "engine_held_out_auc": outcome.metrics.get("active_held_out_auc"),
         "offline": outcome.metrics.get("offline"),
+        "learner": outcome.metrics.get("learner"),
+        "ratings_mood_agreement_auc": outcome.metrics.get("ratings_mood_agreement_auc"),
+        "ratings_mood_agreement_lower_bound": outcome.metrics.get("ratings_mood_agreement_lower_bound"),
     }
 
 
@@ -277,7 +280,7 @@ def main() -> None:
     for n in (int(x) for x in args.ratings.split(",") if x):
         data = simulate(world, out, seen, n, "truthful", args.seed + n)
         outcome = train_and_judge(data, None, f"sim-{n}", check)
-        entry = judged(outcome) | {"learner": outcome.metrics.get("learner")}
+        entry = judged(outcome)
         if outcome.reranker is not None:
             learned = learn_beside(outcome.reranker, data, out.catalogue.arousal_stats)
             glob = replace(outcome.reranker, personal=None, track_moods=None)
@@ -307,6 +310,8 @@ def main() -> None:
             outcome = train_and_judge(data, None, f"sim-{mode}", check)
             entry = judged(outcome)
             if outcome.reranker is not None:  # what the learners beside it would keep (they should not)
+                glob = replace(outcome.reranker, personal=None, track_moods=None)
+                entry["p_at_5_unseen_if_served"] = p_at_5(world, out, unseen, glob)
                 learned = learn_beside(outcome.reranker, data, out.catalogue.arousal_stats)
                 entry["beside_global"] = learned.metrics
                 signal = mood_head_signal(outcome.reranker, data, world, out, unseen, embeddings, themes, 0)
