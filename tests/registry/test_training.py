@@ -92,6 +92,7 @@ def test_ratings_that_follow_the_mood_train_a_reranker_that_beats_the_engine_and
     assert set(version.metrics["learner_choice_auc"]) == {"logistic", "lambdarank"}
     assert version.data_snapshot["ratings_used"] == 300
     assert version.data_snapshot["ratings_up_to"] and version.data_snapshot["seed"] == 0
+    assert version.metrics["ratings_mood_agreement_lower_bound"] > 0
     offline = version.metrics["offline"]
     for metric in ("p_at_5", "ndcg_at_10"):
         assert offline["candidate"][metric] >= offline["active"][metric] - rerank_training.OFFLINE_TOLERANCE
@@ -115,6 +116,23 @@ def test_a_candidate_that_falls_on_the_offline_evaluation_is_refused_with_the_re
         f"Kept as a candidate: on the fixed offline evaluation its quadrant P@5 "
         f"{offline['candidate']['p_at_5']:.3f} falls below the active version's "
         f"{offline['active']['p_at_5']:.3f} by more than {rerank_training.OFFLINE_TOLERANCE}"
+    )
+    assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
+
+
+def test_a_candidate_learned_from_inverted_ratings_is_refused_even_where_the_offline_check_lets_it_through(
+    monkeypatch,
+) -> None:
+    # A tolerance of 1.0 lets anything pass the offline no-fall check (as the negation of a truthful model
+    # that falls offline can rise there): the ratings themselves go against the offline relevance.
+    monkeypatch.setattr(rerank_training, "OFFLINE_TOLERANCE", 1.0)
+    make_ratings(truth=lambda p, t: not same_quadrant(p, t))
+    version = retrain_now()
+    assert version.status == "candidate"
+    assert version.metrics["held_out_gain_lower_bound"] > 0
+    assert version.metrics["ratings_mood_agreement_auc"] < 0.5
+    assert version.reason.startswith(
+        "Kept as a candidate: the ratings do not follow the fixed offline evaluation's relevance"
     )
     assert not ModelVersion.objects.filter(kind="reranker", status="active").exists()
 
