@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import factory
+import numpy as np
 from django.core.files.base import ContentFile
 from PIL import Image
 
@@ -12,6 +13,7 @@ from accounts.models import User
 from catalogue.models import Track
 from photos.models import Photo, Run
 from recommender.config import EFFICIENTNET_LITE2
+from recommender.lab.rerank_offline import OfflineEval
 from registry.models import ModelVersion
 
 
@@ -86,3 +88,43 @@ def another_servable_mood(served: ModelVersion) -> ModelVersion:
     versions = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk)
     return versions.exclude(data_snapshot__encoder=EFFICIENTNET_LITE2).latest("pk")
 
+
+def synthetic_offline_evaluation(
+    strategies: tuple[str, ...] = ("emotion", "va_match"), photos: int = 120, seed: int = 1
+) -> OfflineEval:
+    """An offline evaluation of the world the gate's tests rate in (tests/registry/test_training.py,
+    tests/recommender/test_rerank_gate.py): uniform photo and
+    track moods, strategies that see the closeness of the two through noise, and a track truly relevant
+    when it shares the photo's quadrant."""
+    rng = np.random.default_rng(seed)
+    photo_va = rng.uniform(size=(photos, 2))
+    catalogue = rng.uniform(size=(200, 2))
+
+    def quadrant(va: np.ndarray) -> np.ndarray:
+        return (va[..., 0] > 0.5) * 2 + (va[..., 1] > 0.5)
+
+    rows, engine = [], []
+    scores: dict[str, list[np.ndarray]] = {s: [] for s in strategies}
+    for p in range(photos):
+        closeness = 1 - np.hypot(*(catalogue - photo_va[p]).T) / np.sqrt(2)
+        noisy = {s: np.clip(closeness + rng.normal(0, 0.3, len(closeness)), 0, 1) for s in strategies}
+        fused = np.mean([noisy[s] for s in strategies], axis=0)
+        top = np.argsort(-fused, kind="stable")[:50]
+        rows.append(top)
+        engine.append(fused[top])
+        for s in strategies:
+            scores[s].append(noisy[s][top])
+    at = np.array(rows)
+    photo_class = quadrant(photo_va)
+    return OfflineEval(
+        strategies,
+        np.array(engine),
+        {s: np.array(v) for s, v in scores.items()},
+        photo_va,
+        photo_va,
+        catalogue[at],
+        quadrant(catalogue[at]) == photo_class[:, None],
+        np.array([(quadrant(catalogue) == c).sum() for c in photo_class]),
+        photo_class,
+        np.array([f"theme {p // 3}" for p in range(photos)]),
+    )

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from recommender.lab import rerank_training
-from recommender.lab.rerank_offline import OfflineEval
 from recommender.lab.rerank_training import RatingSet, mood_agreement, ratings_agreement, train_and_judge
+from tests.factories import synthetic_offline_evaluation
 
 STRATEGIES = ("emotion", "va_match")
 
@@ -48,37 +48,6 @@ def ratings(mode: str, runs: int = 200, per_run: int = 10, seed: int = 0) -> Rat
     )
 
 
-def offline_evaluation(photos: int = 120, seed: int = 1) -> OfflineEval:
-    """The same world in the offline evaluation's form: each photo's top 50 by the engine's noisy score."""
-    rng = np.random.default_rng(seed)
-    photo_va, catalogue = rng.uniform(size=(photos, 2)), rng.uniform(size=(200, 2))
-    top, engine = [], []
-    scores: dict[str, list[np.ndarray]] = {s: [] for s in STRATEGIES}
-    for p in range(photos):
-        noisy = {
-            s: np.clip(closeness(photo_va[p], catalogue) + rng.normal(0, 0.3, 200), 0, 1) for s in STRATEGIES
-        }
-        fused = np.mean([noisy[s] for s in STRATEGIES], axis=0)
-        best = np.argsort(-fused, kind="stable")[:50]
-        top.append(best)
-        engine.append(fused[best])
-        for s in STRATEGIES:
-            scores[s].append(noisy[s][best])
-    at, photo_class = np.array(top), quadrant(photo_va)
-    return OfflineEval(
-        STRATEGIES,
-        np.array(engine),
-        {s: np.array(v) for s, v in scores.items()},
-        photo_va,
-        photo_va,
-        catalogue[at],
-        quadrant(catalogue[at]) == photo_class[:, None],
-        np.array([(quadrant(catalogue) == c).sum() for c in photo_class]),
-        photo_class,
-        np.array([f"theme {p // 3}" for p in range(photos)]),
-    )
-
-
 def test_mood_agreement_is_positive_on_the_same_side_of_the_medians_and_skips_unpositioned_tracks() -> None:
     data = ratings("truthful", runs=5, per_run=2)  # medians 0.5 for the photos and the tracks
     data.photo_va[:] = [[0.2, 0.2], [0.2, 0.2], [0.8, 0.8], [0.8, 0.8]] * 2 + [[0.5, 0.5]] * 2
@@ -105,7 +74,7 @@ def test_a_candidate_learned_from_inverted_ratings_is_refused_even_where_the_off
     # With a tolerance of 1.0 the offline no-fall check lets anything through: the inverted candidate
     # still beats the engine on its own (inverted) newest ratings, and only the rule on the ratings stops it.
     monkeypatch.setattr(rerank_training, "OFFLINE_TOLERANCE", tolerance)
-    offline = offline_evaluation()
+    offline = synthetic_offline_evaluation(STRATEGIES)
     inverted = train_and_judge(ratings("inverted"), None, "inverted", offline)
     assert not inverted.passed
     assert inverted.metrics["held_out_gain_lower_bound"] > 0
@@ -123,6 +92,6 @@ def test_a_candidate_learned_from_random_ratings_is_refused_where_the_offline_ch
     monkeypatch,
 ) -> None:
     monkeypatch.setattr(rerank_training, "OFFLINE_TOLERANCE", 1.0)
-    outcome = train_and_judge(ratings("random"), None, "random", offline_evaluation())
+    outcome = train_and_judge(ratings("random"), None, "random", synthetic_offline_evaluation(STRATEGIES))
     assert not outcome.passed
     assert outcome.metrics["ratings_mood_agreement_lower_bound"] <= 0

@@ -36,9 +36,9 @@ def make_ratings(
     strategies: tuple[str, ...] = ("va_match", "emotion"),
 ):
     """Runs whose items were rated by a hidden truth about the moods (the engine's score, the mean of the
-    strategies' scores, only sees it through noise). The default strategies are those of the tests' own
-    offline evaluation (conftest.synthetic_offline_evaluation); the shipped one holds the engine's default
-    strategies (va_match, joint_embedding)."""
+    strategies' scores, only sees it through noise). The default strategies are those of the tests'
+    own offline evaluation (tests/factories.synthetic_offline_evaluation); the shipped one holds the
+    engine's default strategies (va_match, joint_embedding)."""
     rng = np.random.default_rng(seed)
     tracks = [
         TrackFactory.create(artist=f"A{i}", valence=float(rng.uniform()), arousal=float(rng.uniform()))
@@ -149,8 +149,7 @@ def test_without_a_usable_offline_evaluation_a_helpful_candidate_stays_a_candida
     settings, tmp_path, damage, said
 ) -> None:
     from recommender.lab import rerank_offline
-
-    from .conftest import synthetic_offline_evaluation
+    from tests.factories import synthetic_offline_evaluation
 
     where = tmp_path / "damaged"
     if damage == "corrupt":
