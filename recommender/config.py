@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
@@ -124,6 +124,8 @@ class EngineConfig:
     precision: str = "auto"
     # Threads for torch, ONNX Runtime and OpenMP in this process; None: its share of the cores (threads.py).
     threads: int | None = None
+    # A worker process runs the encoder on a neighbour's cores while they are idle (idle_cpus.py).
+    borrow_idle_cpus: bool = True
     # Exported models (ONNX files) are written here at first use.
     model_dir: str = field(default_factory=lambda: str(default_model_dir()))
     # Micro-batching: a worker takes up to batch_size queued photos per forward pass, waiting at most
@@ -200,17 +202,18 @@ class EngineConfig:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> EngineConfig:
         """The served configuration: the shipped default for ENGINE_ENCODER, changed by these variables
         where set: ENGINE_CLIP_DIR, ENGINE_DEVICE (auto|cpu|cuda), ENGINE_RUNTIME (onnx|torch),
-        ENGINE_PRECISION (auto|fp32|fp16|bf16, on CUDA), ENGINE_THREADS, ENGINE_MODEL_DIR,
-        ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS, ENGINE_IDLE_UNLOAD_SECONDS, ENGINE_MOOD_ARTIFACT,
+        ENGINE_PRECISION (auto|fp32|fp16|bf16, on CUDA), ENGINE_THREADS, ENGINE_BORROW_IDLE_CPUS (0|1),
+        ENGINE_MODEL_DIR, ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS, ENGINE_IDLE_UNLOAD_SECONDS, ENGINE_MOOD_ARTIFACT,
         ENGINE_HEADS_ARTIFACT, ENGINE_FUSION and
         ENGINE_WEIGHTS ("va_match=0.5,emotion=0.5": the strategies that run and their weights)."""
         env = os.environ if environ is None else environ
         overrides: dict[str, object] = {}
-        readers = {
+        readers: dict[str, tuple[str, Callable[[str], object]]] = {
             "ENGINE_DEVICE": ("device", str),
             "ENGINE_RUNTIME": ("runtime", str),
             "ENGINE_PRECISION": ("precision", str),
             "ENGINE_THREADS": ("threads", int),
+            "ENGINE_BORROW_IDLE_CPUS": ("borrow_idle_cpus", flag),
             "ENGINE_MODEL_DIR": ("model_dir", str),
             "ENGINE_BATCH_SIZE": ("batch_size", int),
             "ENGINE_BATCH_WAIT_MS": ("batch_wait_ms", float),
@@ -237,6 +240,16 @@ class EngineConfig:
     def describe(self) -> dict[str, object]:
         """Every setting by name (for logs and the worker's start-up line)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def flag(text: str) -> bool:
+    """'1', 'true', 'yes', 'on' -> True; '0', 'false', 'no', 'off' -> False (any case)."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not 0 or 1")
 
 
 def parse_weights(text: str) -> dict[str, float]:

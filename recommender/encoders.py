@@ -42,8 +42,10 @@ from PIL import Image
 
 from .config import CLIP, EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, default_model_dir
 from .devices import resolve_precision, use_ieee_fp32
-from .onnx_export import ExportError, export_name, exported_session
+from .idle_cpus import borrowed_threads
+from .onnx_export import ExportError, export_name, exported_session, load_exported
 from .photo_pool import map_photos
+from .threads import onnx_threads
 
 logger = logging.getLogger(__name__)
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -177,6 +179,8 @@ class EfficientNetLiteEncoder:
         # mean and sd of every channel at each inner stage end
         self.stage_dim = 2 * sum(model._blocks[i]._project_conv.out_channels for i in wrapper.stage_ends)
         self._session: Any = None
+        # Sessions over the same export with more threads, made when idle cores are first borrowed.
+        self._wider_sessions: dict[int, Any] = {}
         self.jit = False
         self.runtime = "torch"
         if runtime == "onnx" and self.device.type == "cpu" and self.precision == "fp32":
@@ -184,6 +188,8 @@ class EfficientNetLiteEncoder:
             probe = torch.rand(2, 3, self.image_size, self.image_size) * 2 - 1
             try:
                 self._session = exported_session(wrapper, path, probe, ("pooled", "logits", "stages"))
+                self._session_threads = onnx_threads()
+                self._export_path = path
                 self.runtime = "onnx"
                 return
             except (ExportError, ImportError) as exc:  # ImportError: no onnxruntime installed
@@ -247,8 +253,21 @@ class EfficientNetLiteEncoder:
         return tuple(o.float().cpu().numpy() for o in outputs)  # type: ignore[return-value]
 
     def _run_onnx(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pooled, logits, stages = self._session.run(None, {"input": x})
+        with borrowed_threads() as threads:  # a neighbour's idle cores too, while they stay idle
+            pooled, logits, stages = self._session_with(threads).run(None, {"input": x})
         return pooled, logits, stages
+
+    def _session_with(self, threads: int) -> Any:
+        """The session that runs on this many threads (its own, or a wider one over the same export;
+        its own again if the file cannot be read any more). Wider ones spin between operators: the
+        cores are held for the run (idle_cpus.py)."""
+        if threads == self._session_threads:
+            return self._session
+        session = self._wider_sessions.get(threads)
+        if session is None:
+            session = load_exported(self._export_path, threads, spinning=True) or self._session
+            self._wider_sessions[threads] = session
+        return session
 
     def encode_full(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(L2-normalised pooled embeddings, ImageNet logits, inner-stage statistics), one row per image."""

@@ -76,7 +76,18 @@ def _digest_file(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _load_checked(path: Path, threads: int | None) -> Any:
+def load_exported(path: Path, threads: int, *, spinning: bool = False) -> Any:
+    """Another session over a file exported_session made (other threads), or None when it is gone or
+    damaged since."""
+    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            return _load_checked(path, threads, spinning=spinning)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _load_checked(path: Path, threads: int | None, *, spinning: bool = False) -> Any:
     """The session, or None when the file is missing or damaged (then it is removed)."""
     import onnxruntime
 
@@ -90,7 +101,7 @@ def _load_checked(path: Path, threads: int | None) -> Any:
     else:
         try:
             return onnxruntime.InferenceSession(
-                data, onnx_session_options(threads), providers=["CPUExecutionProvider"]
+                data, onnx_session_options(threads, spinning=spinning), providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             problem = f"ONNX Runtime cannot load it ({exc})"

@@ -39,6 +39,7 @@ from .encoder_factory import make_encoder
 from .encoders import ImageEncoder
 from .faces import read_faces
 from .fusion import Fusion, WeightedSum, make_fusion
+from .idle_cpus import configure_lending
 from .imagenet import top_labels
 from .model_cache import MODELS
 from .mood import PHOTO_AROUSAL_MEAN, PHOTO_AROUSAL_SD, MoodModel
@@ -103,6 +104,7 @@ class Engine:
     ) -> None:
         self.config = config or EngineConfig()
         configure_threads(self.config.threads)
+        configure_lending(self.config.borrow_idle_cpus, self.config.threads)
         use_embedding_store(self.config.model_dir)
         self._encoder = encoder
         self._mood = mood

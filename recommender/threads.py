@@ -117,12 +117,16 @@ def onnx_threads() -> int:
     return current_budget()
 
 
-def onnx_session_options(threads: int | None = None) -> object:
-    """ONNX Runtime session options within the budget: intra-op threads that sleep when idle."""
+def onnx_session_options(threads: int | None = None, *, spinning: bool = False) -> object:
+    """ONNX Runtime session options within the budget: intra-op threads that sleep when idle. spinning:
+    they spin between operators of a run (faster when the cores are held for it, idle_cpus.py) and stop
+    when the run ends."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or onnx_threads()
     options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    if spinning:
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     return options
