@@ -34,6 +34,7 @@ from recommender.lab.datasets import default_data_root
 from recommender.lab.stats import pearson
 
 from .mood_kernel import grouped_folds, pick_alpha, ridge_predictions
+from .mood_prior import variants as prior_variants
 from .mood_richer import variants as richer_variants
 from .mood_variants import (
     L0,
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versus", default="", help="also the intervals of the difference from this variant")
     args = parser.parse_args(argv)
     d = Data(args.data, args.cache)
-    table = {**variants(d), **richer_variants(d)}
+    table = {**variants(d), **richer_variants(d), **prior_variants(d)}
     wanted = [n for n in args.only.split(";") if n] or [*table, *ENSEMBLES]
     unknown = [n for n in wanted if n not in table and n not in ENSEMBLES]
     if unknown:
