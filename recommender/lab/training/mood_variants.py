@@ -311,11 +311,19 @@ def summary(data: Data, p: Predictions) -> dict[str, float]:
 
 
 def theme_interval(
-    data: Data, base: np.ndarray, other: np.ndarray, col: int, draws: int = 2000
+    data: Data,
+    base: np.ndarray,
+    other: np.ndarray,
+    col: int,
+    draws: int = 2000,
+    rows: np.ndarray | None = None,
 ) -> list[float]:
-    """90% interval of r(other) - r(base) on OASIS, resampling whole themes."""
+    """90% interval of r(other) - r(base) on OASIS, resampling whole themes. rows: only these OASIS rows
+    (a boolean mask over the OASIS photos; default all), their themes resampled whole."""
     y = (data.valence if col == 0 else data.arousal)[data.is_oasis]
     themes = data.oa.theme_ids
+    if rows is not None:
+        y, base, other, themes = y[rows], base[rows], other[rows], themes[rows]
     members = [np.flatnonzero(themes == t) for t in np.unique(themes)]
     rng = np.random.default_rng(0)
     diffs = []
