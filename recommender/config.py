@@ -203,8 +203,8 @@ class EngineConfig:
         """The served configuration: the shipped default for ENGINE_ENCODER, changed by these variables
         where set: ENGINE_CLIP_DIR, ENGINE_DEVICE (auto|cpu|cuda), ENGINE_RUNTIME (onnx|torch),
         ENGINE_PRECISION (auto|fp32|fp16|bf16, on CUDA), ENGINE_THREADS, ENGINE_BORROW_IDLE_CPUS (0|1),
-        ENGINE_MODEL_DIR, ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS, ENGINE_IDLE_UNLOAD_SECONDS, ENGINE_MOOD_ARTIFACT,
-        ENGINE_HEADS_ARTIFACT, ENGINE_FUSION and
+        ENGINE_MODEL_DIR, ENGINE_BATCH_SIZE, ENGINE_BATCH_WAIT_MS, ENGINE_IDLE_UNLOAD_SECONDS,
+        ENGINE_MOOD_ARTIFACT, ENGINE_HEADS_ARTIFACT, ENGINE_FUSION and
         ENGINE_WEIGHTS ("va_match=0.5,emotion=0.5": the strategies that run and their weights)."""
         env = os.environ if environ is None else environ
         overrides: dict[str, object] = {}
