@@ -273,6 +273,11 @@ class EfficientNetLiteEncoder:
         if session is None:
             session = load_exported(self._export_path, threads, spinning=True) or self._session
             self._wider_sessions[threads] = session
+            logger.info(
+                "encoder: borrowing idle cores, %d threads while they stay idle (own share %d)",
+                threads,
+                self._session_threads,
+            )
         return session
 
     def encode_full(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,7 +46,12 @@ def celery_worker_command(python: str, *options: str) -> list[str]:
 
 class Worker:
     def __init__(
-        self, broker_url: str, log_path: Path, queues: str = "inference,default", **extra_env: str
+        self,
+        broker_url: str,
+        log_path: Path,
+        queues: str = "inference,default",
+        pool: tuple[str, ...] = ("--pool=solo",),
+        **extra_env: str,
     ) -> None:
         env = {
             **os.environ,
@@ -64,7 +69,7 @@ class Worker:
                 sys.executable,
                 "-Q",
                 queues,
-                "--pool=solo",
+                *pool,
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
             ),

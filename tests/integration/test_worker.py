@@ -51,6 +51,25 @@ def test_upload_runs_on_a_real_worker(broker, catalogue, api, tmp_path) -> None:
         worker.stop()
 
 
+def test_a_prefork_worker_process_borrows_its_idle_neighbours_core(broker, catalogue, api, tmp_path) -> None:
+    """The compose CPU worker's setup (prefork, two processes sharing the cores): a lone photo's encoder
+    runs on the idle neighbour's share too (recommender/idle_cpus.py), and the run is done as usual."""
+    from recommender.threads import available_cpus
+
+    if available_cpus() < 2:
+        pytest.skip("one CPU: no neighbour's core to borrow")
+    worker = Worker(broker, tmp_path / "worker.log", pool=("--pool=prefork", "--concurrency=2"))
+    try:
+        worker.wait_ready()
+        body = wait_for(api, upload(api), {"done", "failed"})
+        assert body["status"] == "done", body
+        assert len(body["items"]) == 10
+    finally:
+        worker.stop()
+    log = (tmp_path / "worker.log").read_text()
+    assert "encoder: borrowing idle cores" in log, log[-3000:]
+
+
 def test_killed_worker_fails_the_run_and_retry_finishes_it(
     broker, catalogue, api, tmp_path, settings
 ) -> None:
