@@ -18,9 +18,9 @@ per line as it goes (flushed), each with both figures and their ratio (new / old
   and (when it answers) PostgreSQL; per tree, where the time goes (`stages`: wall and CPU ms per stage
   and database statements per run, from bench/worker_stages.py, on a second set of runs of the same
   photos); and whether both trees stored identical results for every photo (`identical_results`).
-- worker_idle_cores: the worker task (SQLite, this checkout) in a process of the compose CPU worker
-  (ENGINE_PROCESSES=2) whose neighbour is idle, borrowing its core for the encoder and not
-  (ENGINE_BORROW_IDLE_CPUS=0), best of --rounds alternating rounds each.
+- worker_idle_cores: the worker task (SQLite and PostgreSQL, this checkout) in a process of the compose
+  CPU worker (ENGINE_PROCESSES=2) whose neighbour is idle, borrowing its core for the encoder and not
+  (ENGINE_BORROW_IDLE_CPUS=0), in --rounds alternating rounds: best and median of the rounds.
 - cold_start: a run waits in the broker while a fresh Celery worker (solo pool, preloading) starts, on the
   demo catalogue (no index yet) and on the 28k one (index already built): the time from the worker's
   "ready" log line to that run done, a warm run's time from dispatch to done, and the worker's RSS.
@@ -370,39 +370,48 @@ def bench_worker(trees: list[Tree], photos: list[str], postgres: str | None) -> 
         emit(record)
 
 
-def bench_worker_idle_cores(tree: Tree, photos: list[str], rounds: int) -> None:
-    """The worker task (SQLite) in a process of the compose CPU worker (ENGINE_PROCESSES=2: one thread of
-    its own on 2 cores) with its neighbour idle, borrowing the idle core for the encoder
-    (recommender/idle_cpus.py) and not (ENGINE_BORROW_IDLE_CPUS=0), in alternating rounds."""
+def bench_worker_idle_cores(tree: Tree, photos: list[str], rounds: int, postgres: str | None) -> None:
+    """The worker task (SQLite, and PostgreSQL when it answers) in a process of the compose CPU worker
+    (ENGINE_PROCESSES=2: one thread of its own on 2 cores) with its neighbour idle, borrowing the idle core
+    for the encoder (recommender/idle_cpus.py) and not (ENGINE_BORROW_IDLE_CPUS=0), in alternating
+    rounds: each round's ms per photo, and the best and median of the rounds."""
     task_module, task, photos_module, runs_module, models_module, model = WORKER_TASK[True]
     preamble = (
         f"PATHS = {photos!r}\nTASK_MODULE = {task_module!r}\nTASK = {task!r}\n"
         f"PHOTOS_MODULE = {photos_module!r}\nRUNS_MODULE = {runs_module!r}\n"
         f"MODELS_MODULE = {models_module!r}\nRUN_MODEL = {model!r}\nRESULTS = ''\nSTAGES_DIR = ''\n"
     )
-    got: dict[str, list[float]] = {"borrowing": [], "own_share": []}
-    for _ in range(rounds):
-        for label, flag in (("borrowing", "1"), ("own_share", "0")):
-            out = tree.shell(
-                preamble + textwrap.dedent(WORKER_CODE),
-                **DEPLOYED,
-                ENGINE_PROCESSES="2",
-                ENGINE_BORROW_IDLE_CPUS=flag,
-            )
-            got[label].append(float(out["ms_per_photo"]))  # type: ignore[arg-type]
-    best = {label: min(values) for label, values in got.items()}
-    emit(
-        {
+    databases = [("sqlite", None)] + ([("postgresql", f"{postgres}_idle_cores")] if postgres else [])
+    for name, database in databases:
+        if database:
+            recreate_postgres(database)
+            tree.prepare(CATALOGUE, database)
+        got: dict[str, list[float]] = {"borrowing": [], "own_share": []}
+        for _ in range(rounds):
+            for label, flag in (("borrowing", "1"), ("own_share", "0")):
+                out = tree.shell(
+                    preamble + textwrap.dedent(WORKER_CODE),
+                    database=database,
+                    **DEPLOYED,
+                    ENGINE_PROCESSES="2",
+                    ENGINE_BORROW_IDLE_CPUS=flag,
+                )
+                got[label].append(float(out["ms_per_photo"]))  # type: ignore[arg-type]
+        if database:
+            drop_postgres(database)
+        record: dict[str, object] = {
             "measure": "worker_idle_cores",
-            "database": "sqlite",
+            "database": name,
             "photos": len(photos) - 1,
             "engine_processes": 2,
             "ms_per_photo_rounds": {label: [round(v, 2) for v in values] for label, values in got.items()},
-            "borrowing_ms_per_photo": round(best["borrowing"], 2),
-            "own_share_ms_per_photo": round(best["own_share"], 2),
-            "borrowing_vs_own_share": ratio(best["borrowing"], best["own_share"]),
         }
-    )
+        for how, pick in (("best", min), ("median", statistics.median)):
+            borrowing, own = pick(got["borrowing"]), pick(got["own_share"])
+            record[f"borrowing_ms_per_photo_{how}"] = round(borrowing, 2)
+            record[f"own_share_ms_per_photo_{how}"] = round(own, 2)
+            record[f"borrowing_vs_own_share_{how}"] = ratio(borrowing, own)
+        emit(record)
 
 
 QUEUE_RUN = """
@@ -559,7 +568,8 @@ def main() -> None:
         if "worker" in only:
             bench_worker(trees, photos[:101], args.postgres if postgres_answers(args.postgres) else None)
         if "worker_idle_cores" in only:
-            bench_worker_idle_cores(trees[0], photos[:101], args.rounds)
+            postgres = args.postgres if postgres_answers(args.postgres) else None
+            bench_worker_idle_cores(trees[0], photos[:101], args.rounds, postgres)
         if "cold_start" in only:
             demo = REPO / "demo" / "catalogue.csv"
             bench_cold_start(trees, photos[0], [("demo", demo, False), ("tidytuesday", CATALOGUE, True)])
