@@ -45,13 +45,11 @@ def celery_worker_command(python: str, *options: str) -> list[str]:
 
 
 class Worker:
+    # The pool options; PreforkWorker runs the compose CPU worker's.
+    pool: tuple[str, ...] = ("--pool=solo",)
+
     def __init__(
-        self,
-        broker_url: str,
-        log_path: Path,
-        queues: str = "inference,default",
-        pool: tuple[str, ...] = ("--pool=solo",),
-        **extra_env: str,
+        self, broker_url: str, log_path: Path, queues: str = "inference,default", **extra_env: str
     ) -> None:
         env = {
             **os.environ,
@@ -69,7 +67,7 @@ class Worker:
                 sys.executable,
                 "-Q",
                 queues,
-                *pool,
+                *self.pool,
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
             ),
@@ -132,3 +130,9 @@ def point_celery_at(broker_url: str) -> str:
     app._pool = None  # the cached connection pools still point at the old broker
     app.amqp._producer_pool = None
     return old
+
+
+class PreforkWorker(Worker):
+    """The compose CPU worker's pool: prefork, two processes sharing the cores."""
+
+    pool = ("--pool=prefork", "--concurrency=2")

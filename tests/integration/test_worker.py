@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from photos.models import Run
 from photos.services import runs
 from tests.factories import jpeg_bytes
-from tests.worker import Worker, point_celery_at
+from tests.worker import PreforkWorker, Worker, point_celery_at
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -58,7 +58,7 @@ def test_a_prefork_worker_process_borrows_its_idle_neighbours_core(broker, catal
 
     if available_cpus() < 2:
         pytest.skip("one CPU: no neighbour's core to borrow")
-    worker = Worker(broker, tmp_path / "worker.log", pool=("--pool=prefork", "--concurrency=2"))
+    worker = PreforkWorker(broker, tmp_path / "worker.log")
     try:
         worker.wait_ready()
         body = wait_for(api, upload(api), {"done", "failed"})
