@@ -26,7 +26,18 @@ import numpy as np
 from recommender.lab.datasets import default_data_root
 from recommender.lab.stats import pearson
 
-from .mood_variants import L0, L2, RECIPE, Data, Predictions, gram_fit_predict, protocol_predictions
+from .mood_richer import HIGHER
+from .mood_variants import (
+    L0,
+    L2,
+    LITE2_BESIDE,
+    RECIPE,
+    Data,
+    Predictions,
+    gram_fit_predict,
+    protocol_predictions,
+)
+from .mood_views import LITE1
 
 # (pleasant, unpleasant) and (exciting, calm) phrases; each class scores the mean cosine to the first list
 # less the mean cosine to the second. Written once, before any figure was seen, and not tuned.
@@ -88,21 +99,30 @@ def minilm_prior() -> np.ndarray:
     return class_prior(imagenet_labels(), text_encoder().encode)
 
 
-def prior_block(d: Data, encoder: str, prior: np.ndarray) -> np.ndarray:
-    return photo_prior(d.parts(encoder, "plain")["logits"], prior)
+def prior_block(d: Data, encoder: str, prior: np.ndarray, view: str = "plain") -> np.ndarray:
+    return photo_prior(d.parts(encoder, view)["logits"], prior)
 
 
 def variants(d: Data) -> dict[str, Callable[[], Predictions]]:
-    """The served inputs of Lite0 and Lite2 with the prior as one more block (standardised, weighed like
-    any other block in the penalty)."""
+    """The served inputs of Lite0 and Lite2, and the best recipe of the lab (Lite1 + Lite2 at 340 px,
+    mood_richer), with the prior as one more block (standardised, weighed like any other block in the
+    penalty; for the pair, from Lite2's classes at 340 px)."""
+
+    def ridge(blocks: list[np.ndarray]) -> Predictions:
+        pool = d.pool(blocks)
+        return protocol_predictions(pool, RECIPE, gram_fit_predict(pool, RECIPE))[0]
 
     def with_prior(encoder: str) -> Predictions:
-        pool = d.pool([*d.blocks(encoder, ["plain"]), prior_block(d, encoder, minilm_prior())])
-        return protocol_predictions(pool, RECIPE, gram_fit_predict(pool, RECIPE))[0]
+        return ridge([*d.blocks(encoder, ["plain"]), prior_block(d, encoder, minilm_prior())])
+
+    def pair_with_prior() -> Predictions:
+        pair = d.blocks(LITE1, [HIGHER]) + d.blocks(L2, [HIGHER], LITE2_BESIDE)
+        return ridge([*pair, prior_block(d, L2, minilm_prior(), HIGHER)])
 
     return {
         "Lite0 + language prior": lambda: with_prior(L0),
         "Lite2 + language prior": lambda: with_prior(L2),
+        "Lite1 + Lite2 at 340 px + language prior": pair_with_prior,
     }
 
 
