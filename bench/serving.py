@@ -323,6 +323,18 @@ def compare_results(new_file: Path, old_file: Path) -> dict[str, object]:
     return out
 
 
+def worker_code(photos: list[str], new_layout: bool, results: str = "", stages_dir: str = "") -> str:
+    """WORKER_CODE for a tree of this layout over these photos; results: where to write every run's
+    stored result; stages_dir: where bench/worker_stages.py is (the stage breakdown). Empty: neither."""
+    task_module, task, photos_module, runs_module, models_module, model = WORKER_TASK[new_layout]
+    return (
+        f"PATHS = {photos!r}\nTASK_MODULE = {task_module!r}\nTASK = {task!r}\n"
+        f"PHOTOS_MODULE = {photos_module!r}\nRUNS_MODULE = {runs_module!r}\n"
+        f"MODELS_MODULE = {models_module!r}\nRUN_MODEL = {model!r}\n"
+        f"RESULTS = {results!r}\nSTAGES_DIR = {stages_dir!r}\n" + textwrap.dedent(WORKER_CODE)
+    )
+
+
 def bench_worker(trees: list[Tree], photos: list[str], postgres: str | None) -> None:
     """The worker task as deployed (DJANGO_DEBUG=0: no query logging), on SQLite and PostgreSQL: wall and
     process CPU ms per photo, where the time goes in this checkout (stages: wall and CPU ms per stage,
@@ -344,15 +356,13 @@ def bench_worker(trees: list[Tree], photos: list[str], postgres: str | None) -> 
                 recreate_postgres(database)
                 tree.prepare(CATALOGUE, database)
             results[tree.label] = tree.scratch / f"worker-results-{name}.json"
-            task_module, task, photos_module, runs_module, models_module, model = WORKER_TASK[tree.new_layout]
-            preamble = (
-                f"PATHS = {photos!r}\nTASK_MODULE = {task_module!r}\nTASK = {task!r}\n"
-                f"PHOTOS_MODULE = {photos_module!r}\nRUNS_MODULE = {runs_module!r}\n"
-                f"MODELS_MODULE = {models_module!r}\nRUN_MODEL = {model!r}\n"
-                f"RESULTS = {str(results[tree.label]) if tree.new_layout else ''!r}\n"
-                f"STAGES_DIR = {str(REPO / 'bench') if tree.new_layout else ''!r}\n"
+            code = worker_code(
+                photos,
+                tree.new_layout,
+                results=str(results[tree.label]) if tree.new_layout else "",
+                stages_dir=str(REPO / "bench") if tree.new_layout else "",
             )
-            got = tree.shell(preamble + textwrap.dedent(WORKER_CODE), database=database, **DEPLOYED)
+            got = tree.shell(code, database=database, **DEPLOYED)
             for key in ("ms_per_photo", "cpu_ms_per_photo"):
                 record[f"{tree.label}_{key}"] = round(float(got[key]), 2)  # type: ignore[arg-type]
             record[f"{tree.label}_done"] = got["done"]
@@ -375,12 +385,7 @@ def bench_worker_idle_cores(tree: Tree, photos: list[str], rounds: int, postgres
     (ENGINE_PROCESSES=2: one thread of its own on 2 cores) with its neighbour idle, borrowing the idle core
     for the encoder (recommender/idle_cpus.py) and not (ENGINE_BORROW_IDLE_CPUS=0), in alternating
     rounds: each round's ms per photo, and the best and median of the rounds."""
-    task_module, task, photos_module, runs_module, models_module, model = WORKER_TASK[True]
-    preamble = (
-        f"PATHS = {photos!r}\nTASK_MODULE = {task_module!r}\nTASK = {task!r}\n"
-        f"PHOTOS_MODULE = {photos_module!r}\nRUNS_MODULE = {runs_module!r}\n"
-        f"MODELS_MODULE = {models_module!r}\nRUN_MODEL = {model!r}\nRESULTS = ''\nSTAGES_DIR = ''\n"
-    )
+    code = worker_code(photos, new_layout=True)
     databases = [("sqlite", None)] + ([("postgresql", f"{postgres}_idle_cores")] if postgres else [])
     for name, database in databases:
         if database:
@@ -390,7 +395,7 @@ def bench_worker_idle_cores(tree: Tree, photos: list[str], rounds: int, postgres
         for _ in range(rounds):
             for label, flag in (("borrowing", "1"), ("own_share", "0")):
                 out = tree.shell(
-                    preamble + textwrap.dedent(WORKER_CODE),
+                    code,
                     database=database,
                     **DEPLOYED,
                     ENGINE_PROCESSES="2",

@@ -271,13 +271,14 @@ class EfficientNetLiteEncoder:
             return self._session
         session = self._wider_sessions.get(threads)
         if session is None:
-            session = load_exported(self._export_path, threads, spinning=True) or self._session
-            self._wider_sessions[threads] = session
-            logger.info(
-                "encoder: borrowing idle cores, %d threads while they stay idle (own share %d)",
-                threads,
-                self._session_threads,
-            )
+            wider = load_exported(self._export_path, threads, spinning=True)
+            if wider is not None:  # else _load_checked has logged why, and the own session serves
+                logger.info(
+                    "encoder: borrowing idle cores, %d threads while they stay idle (own share %d)",
+                    threads,
+                    self._session_threads,
+                )
+            session = self._wider_sessions[threads] = wider or self._session
         return session
 
     def encode_full(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
