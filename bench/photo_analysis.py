@@ -1,11 +1,16 @@
 """Photo analysis latency of the default engine (encoder + colour statistics + mood heads), and what reading
 faces adds (the engine reads them only when a face-using strategy, aesthetics, is configured).
 
-    python bench/photo_analysis.py [--photos 64] [--batch 8] [--threads N]
+    python bench/photo_analysis.py [--photos 64] [--batch 8] [--threads N] [--encoders NAME,NAME]
 
 Prints one JSON object: per-photo latency (p50/p95/mean ms) and photos/s, single-photo and batched,
 on real Emotion6 photos from ../shared/data (or synthetic images, with a note, when that is absent).
 Model loading is timed separately and excluded from the per-photo figures.
+
+--encoders also compares the encoder options (ENGINE_ENCODER values, each with its shipped mood model and
+ONNX Runtime as served, on --threads threads, default 1 as a command): one photo at a time, each photo
+through every option in turn, so a noisy neighbour hits them alike; a second JSON object with each
+option's figures and its mean's ratio to the first option's.
 """
 
 from __future__ import annotations
@@ -55,12 +60,57 @@ def summary(per_photo_ms: list[float]) -> dict[str, float]:
     }
 
 
+def compare_encoders(names: list[str], photos: int, threads: int) -> None:
+    import tempfile
+
+    images, source = load_photos(photos)
+    engines, load_s = {}, {}
+    with tempfile.TemporaryDirectory() as models:
+        for name in names:
+            t0 = time.perf_counter()
+            engines[name] = Engine(EngineConfig.for_encoder(name, threads=threads, model_dir=models))
+            engines[name].analyse(images[0])  # exports (first use) and loads the encoder and the mood model
+            load_s[name] = round(time.perf_counter() - t0, 2)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for im in images:
+            for name, engine in engines.items():
+                t = time.perf_counter()
+                engine.analyse(im)
+                times[name].append((time.perf_counter() - t) * 1000)
+    base = statistics.fmean(times[names[0]])
+    print(
+        json.dumps(
+            {
+                "benchmark": "photo analysis per encoder option, one photo at a time, interleaved",
+                "photos": len(images),
+                "source": source,
+                "threads": threads,
+                "options": {
+                    name: {
+                        "mood_model": engines[name].mood.version,
+                        "first_use_s": load_s[name],
+                        **summary(times[name]),
+                        "mean_vs_first": round(statistics.fmean(times[name]) / base, 2),
+                    }
+                    for name in names
+                },
+            },
+            indent=2,
+        ),
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=int, default=64)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every CPU available)")
+    parser.add_argument("--encoders", default="", help="encoder options to compare, comma-separated")
     args = parser.parse_args()
+    if args.encoders:
+        compare_encoders(args.encoders.split(","), args.photos, args.threads or 1)
+        return
 
     images, source = load_photos(args.photos)
     t0 = time.perf_counter()

@@ -27,11 +27,17 @@ EFFICIENTNET_LITE0 = "efficientnet-lite0"
 # An option, not the default: its mood model (mood-v4) reads valence better on held-out OASIS themes
 # (r 0.60 against mood-v3's 0.55) at about twice Lite0's encoder time (artifacts/mood-v4/card.json).
 EFFICIENTNET_LITE2 = "efficientnet-lite2"
+# Only inside the pair below (its weights are a dependency for it, not an encoder of its own).
+EFFICIENTNET_LITE1 = "efficientnet-lite1"
+# An option for machines with time to spare (a GPU worker): Lite1 and Lite2 both at 340 px on each photo,
+# read together by mood-v5, the best valence of the lab (r 0.66 against mood-v4's 0.60 on held-out OASIS
+# themes) at about 5x Lite0's encoder time (artifacts/mood-v5/card.json, lite_pair.py).
+EFFICIENTNET_LITE_PAIR = "efficientnet-lite1-lite2-340"
 # CLIP from a local directory (clip.py, docs/clip.md); opt-in because no CLIP weights ship on PyPI.
 CLIP = "clip"
-ENCODERS: tuple[str, ...] = (EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, CLIP)
+ENCODERS: tuple[str, ...] = (EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EFFICIENTNET_LITE_PAIR, CLIP)
 # The mood artifact an encoder other than the default is served with unless one is configured.
-ENCODER_MOOD_ARTIFACTS: dict[str, str] = {EFFICIENTNET_LITE2: "mood-v4"}
+ENCODER_MOOD_ARTIFACTS: dict[str, str] = {EFFICIENTNET_LITE2: "mood-v4", EFFICIENTNET_LITE_PAIR: "mood-v5"}
 
 # The default weights per kind of catalogue, chosen by recommender.lab.evaluation.kind_weights on OASIS
 # photos (mood read out of fold) against catalogues of each kind, by theme-grouped cross-validation with

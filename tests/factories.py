@@ -12,7 +12,7 @@ from PIL import Image
 from accounts.models import User
 from catalogue.models import Track
 from photos.models import Photo, Run
-from recommender.config import EFFICIENTNET_LITE2
+from recommender.config import EFFICIENTNET_LITE2, EFFICIENTNET_LITE_PAIR
 from recommender.lab.rerank_offline import OfflineEval
 from registry.models import ModelVersion
 
@@ -83,10 +83,12 @@ def wav_bytes(seconds: float = 6.0, bpm: float = 100.0, rate: int = 22_050) -> b
 
 
 def another_servable_mood(served: ModelVersion) -> ModelVersion:
-    """The newest mood version other than served that the registry can activate (mood-v4 reads Lite2
-    photos and is served only through ENGINE_ENCODER, never by activation)."""
+    """The newest mood version other than served that the registry can activate (mood-v4 and mood-v5 read
+    other encoders' photos and are served only through ENGINE_ENCODER, never by activation)."""
     versions = ModelVersion.objects.filter(kind="mood").exclude(pk=served.pk)
-    return versions.exclude(data_snapshot__encoder=EFFICIENTNET_LITE2).latest("pk")
+    return versions.exclude(data_snapshot__encoder__in=[EFFICIENTNET_LITE2, EFFICIENTNET_LITE_PAIR]).latest(
+        "pk"
+    )
 
 
 def synthetic_offline_evaluation(

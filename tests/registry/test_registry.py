@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from inference import adapter
-from recommender.config import ACTIVE_FILE, EFFICIENTNET_LITE2
+from recommender.config import ACTIVE_FILE, EFFICIENTNET_LITE2, EFFICIENTNET_LITE_PAIR
 from registry import services, serving
 from registry.models import ModelVersion, RegistryState
 from tests.factories import another_servable_mood
@@ -64,14 +64,19 @@ def test_a_failed_or_training_version_cannot_be_activated_and_nothing_changes() 
     assert active("mood") == served
 
 
-def test_the_lite2_mood_model_is_registered_but_only_served_through_its_encoder() -> None:
+@pytest.mark.parametrize(
+    ("name", "encoder"), [("mood-v4", EFFICIENTNET_LITE2), ("mood-v5", EFFICIENTNET_LITE_PAIR)]
+)
+def test_an_encoder_options_mood_model_is_registered_but_only_served_through_its_encoder(
+    name: str, encoder: str
+) -> None:
     served = active("mood")
-    lite2 = ModelVersion.objects.get(name="mood-v4")
-    assert lite2.status == "retired" and lite2.data_snapshot["encoder"] == EFFICIENTNET_LITE2
-    assert "ENGINE_ENCODER=efficientnet-lite2" in lite2.reason
-    with pytest.raises(services.RegistryError, match="reads efficientnet-lite2 photos"):
-        services.activate(lite2.pk)
-    assert active("mood") == served and ModelVersion.objects.get(name="mood-v4").status == "retired"
+    option = ModelVersion.objects.get(name=name)
+    assert option.status == "retired" and option.data_snapshot["encoder"] == encoder
+    assert f"ENGINE_ENCODER={encoder}" in option.reason
+    with pytest.raises(services.RegistryError, match=f"reads {encoder} photos"):
+        services.activate(option.pk)
+    assert active("mood") == served and ModelVersion.objects.get(name=name).status == "retired"
 
 
 def test_the_database_refuses_two_active_versions_of_one_kind() -> None:

@@ -23,6 +23,7 @@ from recommender.threads import configure_threads
 
 VIEWS: tuple[str, ...] = ("plain", "flip", "crop")
 CROP_SHARE = 0.8
+SECOND = ("second_embeddings", "second_stages", "second_logits")  # a pair's second network, as saved
 
 
 def view(image: Image.Image, name: str) -> Image.Image:
@@ -54,6 +55,7 @@ def photo_features(
                 [dict(zip(COLOUR_KEYS, row, strict=True)) for row in saved["colour"].tolist()],
                 saved.get("logits"),
                 saved.get("stages"),
+                tuple(saved[k] for k in SECOND) if SECOND[0] in saved else None,
             )
     configure_threads()
     model = make_encoder(encoder, runtime="onnx")  # as served; same outputs as torch, ~3x faster
@@ -74,6 +76,9 @@ def photo_features(
         [c for f in parts for c in f.colour],
         None if parts[0].logits is None else np.concatenate([f.logits for f in parts]),
         None if parts[0].stages is None else np.concatenate([f.stages for f in parts]),
+        None
+        if parts[0].second is None
+        else tuple(np.concatenate([f.second[i] for f in parts]) for i in range(3)),  # type: ignore[index,arg-type]
     )
     arrays = {
         "embeddings": out.embeddings,
@@ -83,6 +88,8 @@ def photo_features(
         arrays["logits"] = out.logits
     if out.stages is not None:
         arrays["stages"] = out.stages
+    if out.second is not None:
+        arrays.update(zip(SECOND, out.second, strict=True))
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **arrays)  # type: ignore[arg-type]
     return out

@@ -2,7 +2,7 @@
 editorial V/A only), ranked by va_match alone: what a better V/A reading buys in the ranking.
 
     nice -n 10 python -m recommender.lab.training.mood_quadrant --data ../shared/data \
-        --predictions /work/cache-w9mood/predictions [--variants NAME;...]
+        --predictions /work/cache-w9mood/predictions [--variants NAME;...] [--out-of-fold FILE;...]
 
 Each OASIS photo's valence and arousal are a variant's out-of-fold predictions (mood_variants /
 mood_heads: the model never trained on the photo's theme); relevance is the evaluation's (the photo's
@@ -60,7 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=default_data_root())
-    parser.add_argument("--predictions", type=Path, required=True, help="mood_variants' predictions folder")
+    parser.add_argument("--predictions", type=Path, default=None, help="mood_variants' predictions folder")
+    parser.add_argument(
+        "--out-of-fold",
+        default="",
+        help="train_mood_sources' VERSION-oasis-out-of-fold.npz files (a trained artifact's exact protocol), "
+        "separated by ';'",
+    )
     parser.add_argument(
         "--variants",
         default="mood-v3 inputs, one standardisation;Lite2, plain",
@@ -77,9 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         axis=1,
     )
     readings = {}
-    for name in filter(None, args.variants.split(";")):
-        with np.load(prediction_file(args.predictions, name)) as saved:
-            readings[name] = saved["oof"]
+    if args.predictions is not None:
+        for name in filter(None, args.variants.split(";")):
+            with np.load(prediction_file(args.predictions, name)) as saved:
+                readings[name] = saved["oof"]
+    for file in filter(None, args.out_of_fold.split(";")):
+        with np.load(file) as saved:
+            if [str(n) for n in saved["names"]] != [f"oasis/{n}" for n in oa.names]:
+                parser.error(f"{file} does not hold this data's OASIS photos in order")
+            readings[Path(file).name] = np.stack([saved["valence"], saved["arousal"]], axis=1)
+    if not readings:
+        parser.error("give --predictions or --out-of-fold")
     print(json.dumps(va_match_p5(readings, human), indent=1))
     return 0
 

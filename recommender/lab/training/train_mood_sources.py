@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.config import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2
+from recommender.config import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EFFICIENTNET_LITE_PAIR
 from recommender.lab.datasets import default_data_root, load_emotion6, load_oasis
 from recommender.lab.stats import pearson, standardiser
 from recommender.mood import MoodModel
-from recommender.photo_inputs import FULL_FEATURES
+from recommender.photo_inputs import default_feature_set
 from recommender.types import IMAGE_EMOTIONS
 
 from .mood_features import photo_features
@@ -58,7 +58,7 @@ class Recipe:
 class Pool:
     """Both sources' rows (Emotion6 first): mood inputs as served, labels on the footing, groups."""
 
-    x: np.ndarray  # (n, d) FULL_FEATURES inputs
+    x: np.ndarray  # (n, d) inputs of the encoder's feature set (photo_inputs.default_feature_set)
     widths: list[int]  # columns per block, in order
     valence: np.ndarray
     arousal: np.ndarray
@@ -85,9 +85,9 @@ def load_pool(data: Path, cache: Path, footing: str = "equated", encoder: str = 
         photo_features(e6.paths, encoder, cache, "plain", "emotion6"),
         photo_features(oa.paths, encoder, cache, "plain", "oasis"),
     ]
-    x = np.concatenate([p.mood_inputs(FULL_FEATURES) for p in parts]).astype(np.float64)
-    first = parts[0]
-    widths = [first.embeddings.shape[1], len(first.colour[0]), first.stages.shape[1], first.logits.shape[1]]  # type: ignore[union-attr]
+    feature_set = default_feature_set(encoder)
+    x = np.concatenate([p.mood_inputs(feature_set) for p in parts]).astype(np.float64)
+    widths = [block.shape[1] for block in parts[0].blocks(feature_set)]
     is_oasis = np.arange(len(x)) >= len(e6.paths)
     valence = np.concatenate([e6.valence, oa.valence])
     arousal = np.concatenate([e6.arousal, oa.arousal])
@@ -225,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emotion6-weight-arousal", type=float, default=Recipe.emotion6_weight_arousal)
     parser.add_argument("--version", default=MODEL_VERSION)
     parser.add_argument(
-        "--encoder", default=ENCODER, choices=(EFFICIENTNET_LITE0, EFFICIENTNET_LITE2), help="image encoder"
+        "--encoder",
+        default=ENCODER,
+        choices=(EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EFFICIENTNET_LITE_PAIR),
+        help="image encoder",
     )
     parser.add_argument("--note", action="append", default=[], help="a line for the card's notes")
     parser.add_argument(
@@ -260,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         "task": "photo -> valence, arousal in [0,1] on Emotion6's footing ((x-1)/8; OASIS ratings equated to "
         "Emotion6's mean and spread per output), 7-way Emotion6 emotion distribution",
         "encoder": args.encoder,
-        "feature_set": FULL_FEATURES,
-        "inputs": f"{args.encoder}: {FULL_FEATURES} (recommender/photo_inputs.py); one view, no test-time "
-        "augmentation",
+        "feature_set": default_feature_set(args.encoder),
+        "inputs": f"{args.encoder}: {default_feature_set(args.encoder)} (recommender/photo_inputs.py); "
+        "one view, no test-time augmentation",
         "input_dim": int(pool.x.shape[1]),
         "emotions": list(IMAGE_EMOTIONS),
         "recipe": asdict(recipe),
