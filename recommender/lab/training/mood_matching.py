@@ -14,7 +14,9 @@ trained on the photo's theme). Each is turned into the target Engine.recommend a
   error per axis (bias and sd of the human target less the reading, optionally after a linear
   recalibration), blended with today's closeness: w * P + (1 - w) * closeness (w = 1: P, closeness only
   breaking ties);
-- chosen: whichever of every setting above wins the inner cross-validation.
+- chosen: whichever of every setting above wins the inner cross-validation;
+- two fixed settings, nothing chosen: "shifted" with k = 1 (only the photos' median moved onto the
+  catalogue's), and probability with w = 1 (the likeliest quadrant first, nearest first within it).
 Every parameter (k, the centre, w, the error model) is chosen or fitted on TRAINING themes only: outer 5
 folds of OASIS themes (grouped_folds, seed 0: the mood model's folds); in each, an inner 5-fold theme
 cross-validation of the training photos picks the setting with the best quadrant P@5 (the error model
@@ -142,6 +144,10 @@ class ErrorModel:
         sd = (human - a - b * reading).std(axis=0, ddof=2 if recalibrate else 1)
         return cls(a, b, np.maximum(sd, 1e-6), np.median(human, axis=0))
 
+    def quadrant(self, human: np.ndarray) -> np.ndarray:
+        """(n,) QUADRANTS index of human targets, split at the fitted median."""
+        return datasets.quadrants(human[:, 0], human[:, 1], (float(self.split[0]), float(self.split[1])))
+
     def quadrant_probability(self, reading: np.ndarray) -> np.ndarray:
         """(n, 4) P(the photo's human quadrant), QUADRANTS order, the axes taken as independent."""
         # (n, 2) P(high valence), P(high arousal)
@@ -158,13 +164,15 @@ class Setting:
     k: tuple[float, float] = (1.0, 1.0)
     w: float = 0.0
     recalibrate: bool = False
+    balanced: bool = False  # P(quadrant) / the training photos' share of it (the metric is macro)
 
     def label(self) -> str:
         if self.kind == "distance":
             return "distance"
         if self.kind in ("extrapolate", "shifted"):
             return f"{self.kind} k=({self.k[0]:g}, {self.k[1]:g})"
-        return f"probability w={self.w:g}{' recalibrated' if self.recalibrate else ''}"
+        extra = (" recalibrated" if self.recalibrate else "") + (" balanced" if self.balanced else "")
+        return f"probability w={self.w:g}{extra}"
 
 
 TODAY = Setting("distance")
@@ -188,7 +196,12 @@ def scores(
         return closeness(extrapolate(moved, catalogue.centre, setting.k), catalogue.va)
     if setting.kind == "probability":
         model = ErrorModel.fit(fit_reading, fit_human, setting.recalibrate)
-        p = model.quadrant_probability(reading)[:, catalogue.track_quadrant]
+        p = model.quadrant_probability(reading)
+        if setting.balanced:
+            share = np.bincount(model.quadrant(fit_human), minlength=4) / len(fit_human)
+            p = p / np.maximum(share, 1e-3)
+            p = p / p.sum(axis=1, keepdims=True)
+        p = p[:, catalogue.track_quadrant]
         near = closeness(reading, catalogue.va)
         return p + TIE_BREAK * near if setting.w >= 1 else setting.w * p + (1 - setting.w) * near
     raise ValueError(f"unknown matcher {setting.kind!r}")
@@ -200,12 +213,20 @@ def settings() -> list[Setting]:
         TODAY,
         *(Setting("extrapolate", k) for k in grid if k != (1.0, 1.0)),
         *(Setting("shifted", k) for k in grid),
-        *(Setting("probability", w=w, recalibrate=r) for w in BLENDS for r in (False, True)),
+        *(
+            Setting("probability", w=w, recalibrate=r, balanced=b)
+            for w in BLENDS
+            for r in (False, True)
+            for b in (False, True)
+        ),
     ]
 
 
 FAMILIES: dict[str, Callable[[Setting], bool]] = {
     "today (distance)": lambda s: s == TODAY,
+    # fixed, nothing chosen: the photos' median moved onto the catalogue's; the likeliest quadrant first
+    "shifted k=(1, 1), fixed": lambda s: s == Setting("shifted"),
+    "probability w=1, fixed": lambda s: s == Setting("probability", w=1.0),
     "extrapolate": lambda s: s.kind in ("distance", "extrapolate"),
     "extrapolate, shifted centre": lambda s: s.kind == "shifted",
     "probability": lambda s: s.kind == "probability",
@@ -419,13 +440,19 @@ def main(argv: list[str] | None = None) -> int:
         help="names separated by ';'",
     )
     parser.add_argument("--catalogues", default="demo,spotify_features")
+    parser.add_argument(
+        "--blend",
+        type=float,
+        default=0.0,
+        help="what-if: each reading moved this far toward the human V/A (a better mood model; not a result)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     human, themes = human_va(args.data)
     readings = {}
     for name in filter(None, args.variants.split(";")):
         with np.load(prediction_file(args.predictions, name)) as saved:
-            readings[name] = saved["oof"]
+            readings[name] = (1 - args.blend) * saved["oof"] + args.blend * human
     wanted = set(args.catalogues.split(","))
     result = evaluate(readings, human, themes, [c for c in catalogues(args.data) if c.name in wanted])
     text = json.dumps(result, indent=1, default=float)
