@@ -50,11 +50,12 @@ from recommender.lab import datasets
 from recommender.lab.datasets import default_data_root, load_emotion6, load_oasis
 from recommender.lab.evaluation.data import positioned
 from recommender.lab.evaluation.metrics import CUTOFF, chance_per_photo, macro_average, ndcg_at
-from recommender.lab.evaluation.relevance import median_split, quadrants
+from recommender.lab.evaluation.relevance import emotion_classes, median_split, quadrants
 from recommender.lab.evaluation.scoring import build_catalogue, load_strategies
 from recommender.lab.labelled_catalogue import demo_tracks
 from recommender.lab.playlist_moods import weak_labels
 from recommender.pipeline import aligned_arousal
+from recommender.tracks import MUSIC_EMOTIONS
 from recommender.types import TrackRow
 
 from .mood_kernel import grouped_folds
@@ -77,6 +78,7 @@ class Catalogue:
     arousal_stats: tuple[float, float] | None  # what align_arousal uses
     track_quadrant: np.ndarray  # (n_tracks,) median split (relevance.py)
     weak: np.ndarray | None  # (n_tracks,) weak playlist quadrant, -1 none; None: no such labels
+    music: np.ndarray | None = None  # (n_tracks,) top music emotion (MUSIC_EMOTIONS index), for Emotion6
 
     @property
     def centre(self) -> np.ndarray:
@@ -95,9 +97,9 @@ def build(name: str, rows: Sequence[TrackRow], weak: dict[int, int] | None) -> C
     if weak is not None:
         track_weak = np.array([weak.get(int(t), -1) for t in catalogue.track_ids], dtype=np.int64)
     split = tuple(np.median(va, axis=0))
-    return Catalogue(
-        name, va, catalogue.arousal_stats, datasets.quadrants(va[:, 0], va[:, 1], split), track_weak
-    )
+    quadrant = datasets.quadrants(va[:, 0], va[:, 1], split)
+    music = np.asarray(catalogue.music_emotions).argmax(axis=1)
+    return Catalogue(name, va, catalogue.arousal_stats, quadrant, track_weak, music)
 
 
 def catalogues(data: Path) -> list[Catalogue]:
@@ -252,6 +254,7 @@ class Judge:
     catalogue: Catalogue
     photo_class: np.ndarray  # (n_photos,) human quadrant (median split over all photos)
     human: np.ndarray  # (n_photos, 2) human target
+    emotion_class: np.ndarray | None = None  # (n_photos,) mapped top human Emotion6 label (relevance.py)
 
     def per_photo(self, score: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
         c = self.catalogue
@@ -278,6 +281,13 @@ class Judge:
             ok = relevant_w > 0  # photos whose class has no labelled track are left out (NaN)
             out["playlist P@5"] = np.where(ok, hit_w[:, :5].mean(axis=1), np.nan)
             out["playlist NDCG@10"] = np.where(ok, ndcg_at(hit_w, relevant_w), np.nan)
+        if self.emotion_class is not None and c.music is not None:
+            emo = self.emotion_class[rows]
+            hit_e = c.music[top] == emo[:, None]
+            relevant_e = np.bincount(c.music, minlength=len(MUSIC_EMOTIONS))[emo]
+            ok = relevant_e > 0
+            out["emotion P@5"] = np.where(ok, hit_e[:, :5].mean(axis=1), np.nan)
+            out["emotion NDCG@10"] = np.where(ok, ndcg_at(hit_e, relevant_e), np.nan)
         return out
 
     def quadrant_p5(self, score: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -297,10 +307,19 @@ class Judge:
             ok = rel > 0
             out["playlist P@5"] = np.where(ok, w["P@5"], np.nan)
             out["playlist NDCG@10"] = np.where(ok, w["NDCG@10"], np.nan)
-        return {k: self.macro(v) for k, v in out.items()}
+        if self.emotion_class is not None and c.music is not None:
+            rel = np.bincount(c.music, minlength=len(MUSIC_EMOTIONS))[self.emotion_class]
+            e = chance_per_photo(len(c.va), rel)
+            out["emotion P@5"] = np.where(rel > 0, e["P@5"], np.nan)
+            out["emotion NDCG@10"] = np.where(rel > 0, e["NDCG@10"], np.nan)
+        return {k: self.macro(v, by=by_of(k, self)) for k, v in out.items()}
 
-    def macro(self, values: np.ndarray, rows: np.ndarray | None = None) -> float:
-        cls = self.photo_class if rows is None else self.photo_class[rows]
+    def macro(
+        self, values: np.ndarray, rows: np.ndarray | None = None, by: np.ndarray | None = None
+    ) -> float:
+        """Macro over the photos' human quadrants (by: other classes, e.g. the emotion's)."""
+        by = self.photo_class if by is None else by
+        cls = by if rows is None else by[rows]
         ok = ~np.isnan(values)
         return macro_average(values[ok], cls[ok])
 
@@ -363,7 +382,12 @@ def out_of_fold(
 
 
 def theme_interval(
-    judge: Judge, base: np.ndarray, other: np.ndarray, themes: np.ndarray, draws: int = 2000
+    judge: Judge,
+    base: np.ndarray,
+    other: np.ndarray,
+    themes: np.ndarray,
+    draws: int = 2000,
+    by: np.ndarray | None = None,
 ) -> list[float]:
     """90% interval of macro(other) - macro(base), resampling whole themes."""
     members = [np.flatnonzero(themes == t) for t in np.unique(themes)]
@@ -371,7 +395,7 @@ def theme_interval(
     diffs = []
     for _ in range(draws):
         rows = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
-        diffs.append(judge.macro(other[rows], rows) - judge.macro(base[rows], rows))
+        diffs.append(judge.macro(other[rows], rows, by) - judge.macro(base[rows], rows, by))
     lo, hi = np.nanpercentile(diffs, [5, 95])
     return [round(float(lo), 4), round(float(hi), 4)]
 
@@ -428,6 +452,57 @@ def evaluate(
     return out
 
 
+def emotion6_check(
+    data: Path, predictions: Path, names: Sequence[str], cats: Iterable[Catalogue]
+) -> dict[str, object]:
+    """The fixed settings on Emotion6 photos read by the same variants trained on OASIS alone (the lab's
+    OASIS -> Emotion6 direction), for the emotion relevance OASIS lacks. Fitted parts (the photos' median
+    reading, the error model) come from the OASIS out-of-fold readings: nothing is fitted on Emotion6.
+    Intervals resample photos (Emotion6 has no themes)."""
+    e6, oa = load_emotion6(data / "emotion6"), load_oasis(data / "oasis")
+    is_oasis = np.arange(len(e6.paths) + len(oa.paths)) >= len(e6.paths)
+    both = np.stack(
+        [
+            equate(np.concatenate([e6.valence, oa.valence]), is_oasis),
+            equate(np.concatenate([e6.arousal, oa.arousal]), is_oasis),
+        ],
+        axis=1,
+    )
+    human6, human_oa = both[~is_oasis], both[is_oasis]
+    photo_class = quadrants(human6, median_split(human6))
+    emotion_class = emotion_classes(e6.emotions)
+    fixed = [TODAY, Setting("shifted"), Setting("probability", w=1.0)]
+    out: dict[str, object] = {}
+    for c in cats:
+        judge = Judge(c, photo_class, c.target(human6), emotion_class)
+        block: dict[str, object] = {"chance": judge.chance()}
+        for name in names:
+            with np.load(prediction_file(predictions, name)) as saved:
+                reading, fit = c.target(saved["oasis_to_e6"]), c.target(saved["oof"])
+            everyone = np.arange(len(reading))
+            found = {
+                s.label(): judge.per_photo(scores(s, reading, c, fit, c.target(human_oa)), everyone)
+                for s in fixed
+            }
+            base = found[TODAY.label()]
+            block[name] = {
+                label: {
+                    **{k: round(judge.macro(v, by=by_of(k, judge)), 4) for k, v in m.items()},
+                    "vs today (90%)": {
+                        k: theme_interval(judge, base[k], m[k], everyone, by=by_of(k, judge)) for k in m
+                    },
+                }
+                for label, m in found.items()
+            }
+        out[c.name] = block
+    return out
+
+
+def by_of(metric: str, judge: Judge) -> np.ndarray | None:
+    """The classes a metric is macro-averaged over: the emotion's for the emotion relevance."""
+    return judge.emotion_class if metric.startswith("emotion") else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -447,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
         help="what-if: each reading moved this far toward the human V/A (a better mood model; not a result)",
     )
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--emotion6",
+        action="store_true",
+        help="the fixed settings on Emotion6 (OASIS-trained readings) instead",
+    )
     args = parser.parse_args(argv)
     human, themes = human_va(args.data)
     readings = {}
@@ -454,7 +534,11 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(prediction_file(args.predictions, name)) as saved:
             readings[name] = (1 - args.blend) * saved["oof"] + args.blend * human
     wanted = set(args.catalogues.split(","))
-    result = evaluate(readings, human, themes, [c for c in catalogues(args.data) if c.name in wanted])
+    cats = [c for c in catalogues(args.data) if c.name in wanted]
+    if args.emotion6:
+        result = emotion6_check(args.data, args.predictions, list(readings), cats)
+    else:
+        result = evaluate(readings, human, themes, cats)
     text = json.dumps(result, indent=1, default=float)
     if args.out:
         args.out.write_text(text)
