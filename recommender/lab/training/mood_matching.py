@@ -498,6 +498,48 @@ def emotion6_check(
     return out
 
 
+def quadrant_ceiling(
+    readings: dict[str, np.ndarray], human: np.ndarray, themes: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """How well the 2-D reading alone tells the photo's human quadrant (macro accuracy). Any ranking made
+    from the reading has an expected P@5 of at most max_q P(quadrant q | reading), the accuracy of the
+    best classifier of the quadrant from the reading: this bounds every matcher here.
+    - "split at the training photos' median": the reading's own quadrant, out of fold;
+    - "thresholds chosen on all photos": the best axis-parallel split, chosen on the photos it is judged
+      on (optimistic);
+    - "2-D logistic, out of fold": a class-balanced multinomial logistic regression on the reading's
+      quadratic terms, fitted on the training themes of each outer fold."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    cls = quadrants(human, median_split(human))
+    folds = grouped_folds(themes, 5, 0)
+    out: dict[str, dict[str, float]] = {}
+    for name, r in readings.items():
+        own = np.zeros(len(r), dtype=np.int64)
+        logistic = np.zeros(len(r), dtype=np.int64)
+        for f in range(5):
+            train, test = folds != f, folds == f
+            own[test] = quadrants(r[test], median_split(r[train]))
+            poly = PolynomialFeatures(2, include_bias=False).fit(r[train])
+            scale = StandardScaler().fit(poly.transform(r[train]))
+            model = LogisticRegression(class_weight="balanced", max_iter=1000)
+            model.fit(scale.transform(poly.transform(r[train])), cls[train])
+            logistic[test] = model.predict(scale.transform(poly.transform(r[test])))
+        grid = [np.quantile(r[:, j], np.linspace(0.2, 0.8, 61)) for j in range(2)]
+        best = max(
+            macro_average(quadrants(r, (float(tv), float(ta))) == cls, cls)
+            for tv in grid[0]
+            for ta in grid[1]
+        )
+        out[name] = {
+            "split at the training photos' median": round(macro_average(own == cls, cls), 4),
+            "thresholds chosen on all photos (optimistic)": round(best, 4),
+            "2-D logistic, out of fold": round(macro_average(logistic == cls, cls), 4),
+        }
+    return out
+
+
 def by_of(metric: str, judge: Judge) -> np.ndarray | None:
     """The classes a metric is macro-averaged over: the emotion's for the emotion relevance."""
     return judge.emotion_class if metric.startswith("emotion") else None
@@ -522,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         help="what-if: each reading moved this far toward the human V/A (a better mood model; not a result)",
     )
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--ceiling", action="store_true", help="only how well the reading tells the quadrant")
     parser.add_argument(
         "--emotion6",
         action="store_true",
@@ -535,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
             readings[name] = (1 - args.blend) * saved["oof"] + args.blend * human
     wanted = set(args.catalogues.split(","))
     cats = [c for c in catalogues(args.data) if c.name in wanted]
+    if args.ceiling:
+        print(json.dumps(quadrant_ceiling(readings, human, themes), indent=1))
+        return 0
     if args.emotion6:
         result = emotion6_check(args.data, args.predictions, list(readings), cats)
     else:
