@@ -98,3 +98,14 @@ def test_mood_v5_card_records_the_evidence_against_mood_v4() -> None:
     assert v5["oasis_themes"]["valence_r"] > v4["oasis_themes"]["valence_r"]
     assert v5["oasis_themes"]["arousal_r"] > v4["oasis_themes"]["arousal_r"] - 0.03
     assert v5["emotion6_to_oasis"]["valence_r"] > 0.3 and v5["oasis_to_emotion6"]["valence_r"] > 0.3
+
+
+def test_the_torch_path_a_gpu_worker_runs_reads_what_onnx_runtime_reads(
+    pair_engine: Engine, tmp_path
+) -> None:
+    """On CUDA the pair runs in torch (traced at 340 px); on the CPU in fp32 it agrees with the export."""
+    images = [gradient_image(), gradient_image(warm=False)]
+    in_torch = LitePairEncoder(runtime="torch", model_dir=tmp_path, precision="fp32")
+    assert in_torch.first.runtime == "torch" and not list(tmp_path.glob("*.onnx"))
+    got, want = extract(in_torch, images), extract(pair_engine.encoder, images)
+    np.testing.assert_allclose(got.mood_inputs(PAIR_FEATURES), want.mood_inputs(PAIR_FEATURES), atol=1e-3)
