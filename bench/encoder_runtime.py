@@ -25,7 +25,9 @@ of its outputs from onnx_1t's) and a summary, flushed as it goes.
 - onnx_int8_1t (--int8): ONNX Runtime static int8 (quantize_static, QDQ, per-channel weights, all
   operators, MinMax calibration on 100 OASIS photos, none of them timed), and its agreement with the
   fp32 engine on 64 Emotion6 photos in the project's terms (devices.py: mood and emotions within
-  MOOD_TOLERANCE, tie-aware top 10 on the demo catalogue).
+  MOOD_TOLERANCE, tie-aware top 10 on the demo catalogue);
+  onnx_int8_pointwise_1t (--int8): only the 1x1 convolutions in int8 (the stem and the depthwise
+  convolutions stay fp32, full 8-bit weights for VNNI), the same calibration, and its agreement.
 
 --only picks configurations by name; onnx_1t always runs (every difference is measured against it).
 Also a {"load": ...} line: seconds to make each kind of session from the file (ONNX Runtime from the
@@ -150,8 +152,10 @@ def bare_eager_encoder() -> torch.nn.Module:
         return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights).eval()
 
 
-def quantized_int8(path: Path, encoder: Any, out: Path, count: int = 100) -> Path:
-    """A static int8 copy of the exported encoder calibrated on OASIS photos (never the timed ones)."""
+def quantized_int8(path: Path, encoder: Any, out: Path, count: int = 100, *, pointwise: bool = False) -> Path:
+    """A static int8 copy of the exported encoder calibrated on OASIS photos (never the timed ones).
+    pointwise: only the 1x1 convolutions (most of the multiply-adds), with full-range weights."""
+    import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     calibration = sorted(OASIS.glob("*.jpg"))[::3][:count]
@@ -166,20 +170,27 @@ def quantized_int8(path: Path, encoder: Any, out: Path, count: int = 100) -> Pat
             p = next(self.left, None)
             return None if p is None else {"input": encoder.preprocess_nchw([Image.open(p).convert("RGB")])}
 
+    only: dict[str, Any] = {}
+    if pointwise:
+        convs = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Conv"]
+        kept = [n.name for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
+        only = {"op_types_to_quantize": ["Conv"], "nodes_to_exclude": [convs[0].name, *kept]}
     quantize_static(
         str(path),
         str(out),
         Photos(),
         quant_format=QuantFormat.QDQ,
         per_channel=True,
-        reduce_range=True,  # AVX2 without VNNI: 7-bit weights avoid VPMADDUBSW's saturation
+        # AVX2 without VNNI: 7-bit weights avoid VPMADDUBSW's saturation; the pointwise copy is for VNNI.
+        reduce_range=not pointwise,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
+        **only,
     )
     return out
 
 
-def int8_agreement(engine: Engine, session: Any, count: int = 64) -> dict[str, object]:
+def int8_agreement(engine: Engine, session: Any, name: str, count: int = 64) -> dict[str, object]:
     """The int8 encoder in the engine against the fp32 engine, in devices.py's terms (demo catalogue)."""
     from recommender.devices import MOOD_TOLERANCE
     from recommender.lab.labelled_catalogue import demo_tracks
@@ -198,7 +209,7 @@ def int8_agreement(engine: Engine, session: Any, count: int = 64) -> dict[str, o
     )
     catalogue = engine.build_catalogue(demo_tracks())
     return {
-        "agreement": "onnx_int8 vs onnx fp32",
+        "agreement": f"{name} vs onnx fp32",
         "photos": f"{len(images)} {source}",
         **differences,
         "mood_tolerance": MOOD_TOLERANCE,
@@ -258,6 +269,10 @@ def main() -> None:
             quantized = quantized_int8(exported, encoder, Path(models) / "int8.onnx")
             int8_session = onnx_session(quantized, 1)
             makers["onnx_int8_1t"] = lambda: onnx_runner(int8_session)
+            pointwise_file = Path(models) / "int8-pointwise.onnx"
+            pointwise = quantized_int8(exported, encoder, pointwise_file, pointwise=True)
+            pointwise_session = onnx_session(pointwise, 1)
+            makers["onnx_int8_pointwise_1t"] = lambda: onnx_runner(pointwise_session)
         wanted = [n for n in args.only.split(",") if n]
         configurations: dict[str, Run] = {}
         for name, make in makers.items():
@@ -337,7 +352,8 @@ def main() -> None:
             }
         )
         if args.int8:
-            emit(int8_agreement(engine, int8_session))
+            emit(int8_agreement(engine, int8_session, "onnx_int8_1t"))
+            emit(int8_agreement(engine, pointwise_session, "onnx_int8_pointwise_1t"))
 
 
 if __name__ == "__main__":
