@@ -23,10 +23,11 @@ and OpenVINO's bf16 on AMX 8.6 against 13.3 ms but valence off by up to 0.015 an
 (tolerance 0.01), 84% of first tracks unchanged: not used. The exported graph has BatchNorm folded into the
 convolutions, and ONNX Runtime fuses Conv+Clip and the "same" padding. Static int8 (quantize_static, QDQ,
 per-channel, calibrated on OASIS photos) moves valence by up to 0.18 (tolerance 0.01, devices.py) and is no
-faster on a CPU without VNNI. The convolutions are 384 M multiply-adds (0.77 GFLOP) per photo and take ~95%
-of the time: a forward pass in 4 ms needs ~190 GFLOP/s, above the fp32 peak of the EPYC's two cores at base
-clock (2 x 2.45 GHz x 32 FLOP) and about two thirds of the Xeon's, where ONNX Runtime on both cores reached
-about half (5.5 ms in its best round, 7.4-8.3 ms median on that shared machine).
+faster on a CPU without VNNI, nor on a Xeon with VNNI (0.98x); only the 1x1 convolutions in int8 is 1.06x
+fp32's time there, valence up to 0.05 off. The convolutions are 384 M multiply-adds (0.77 GFLOP) per photo and
+take ~95% of the time: a forward pass in 4 ms needs ~190 GFLOP/s, above the fp32 peak of the EPYC's two cores
+at base clock (2 x 2.45 GHz x 32 FLOP) and about two thirds of the Xeon's, where ONNX Runtime on both cores
+reached about half (5.5 ms in its best round, 7.4-8.3 ms median on that shared machine).
 
 A batch's photos are resized on a few threads (photo_pool.py). In torch the batch travels to the device as
 uint8 and is scaled there: a quarter of the bytes, and no float pass over every pixel on the CPU.
