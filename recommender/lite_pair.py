@@ -40,11 +40,17 @@ class LitePairEncoder:
         device: str = "cpu",
         precision: str | None = None,
     ) -> None:
-        settings = {"runtime": runtime, "model_dir": model_dir, "device": device, "precision": precision}
-        self.first = EfficientNetLiteEncoder(EFFICIENTNET_LITE1, image_size=PAIR_SIZE, **settings)  # type: ignore[arg-type]
-        self.second = EfficientNetLiteEncoder(EFFICIENTNET_LITE2, image_size=PAIR_SIZE, **settings)  # type: ignore[arg-type]
-        self.image_size = PAIR_SIZE
-        self.runtime = self.first.runtime
+        self.first, self.second = (
+            EfficientNetLiteEncoder(
+                name,
+                image_size=PAIR_SIZE,
+                runtime=runtime,
+                model_dir=model_dir,
+                device=device,
+                precision=precision,
+            )
+            for name in (EFFICIENTNET_LITE1, EFFICIENTNET_LITE2)
+        )
 
     def encode_pair(
         self, images: Sequence[Image.Image]

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .colour import colour_stats, colour_vector
+from .config import EFFICIENTNET_LITE_PAIR
 from .encoders import EFFICIENTNET_LITE0, EFFICIENTNET_LITE2, EfficientNetLiteEncoder, ImageEncoder
 from .lite_pair import LitePairEncoder
 from .photo_pool import map_photos
@@ -72,7 +73,7 @@ class PhotoFeatures:
 
 def default_feature_set(encoder_name: str) -> str:
     """What a newly trained mood head for this encoder uses."""
-    if encoder_name == LitePairEncoder.name:
+    if encoder_name == EFFICIENTNET_LITE_PAIR:
         return PAIR_FEATURES
     return FULL_FEATURES if encoder_name in (EFFICIENTNET_LITE0, EFFICIENTNET_LITE2) else BASE_FEATURES
 
